@@ -1,0 +1,26 @@
+"""cvr_gym: Gymnasium environments for agents that reason across several videos.
+
+``import cvr_gym`` registers ``CVRSim-v0`` (script simulator) and ``CVRReal-v0`` (real videos).
+"""
+
+from gymnasium.envs.registration import register, registry
+
+from cvr_gym.core.actions import ToolCall
+from cvr_gym.core.evidence import Evidence, ScriptItem
+from cvr_gym.core.parsing import ActionParseError, parse_action
+from cvr_gym.core.rewards import RewardConfig
+from cvr_gym.core.scoring import ScoringConfig, score_answer
+from cvr_gym.core.suites import Suite, SuiteError, load_suite
+from cvr_gym.core.tasks import FAMILIES, Task, VideoSpec
+
+__version__ = "0.1.0"
+
+if "CVRSim-v0" not in registry:
+    register(id="CVRSim-v0", entry_point="cvr_gym.envs:make_sim_env")
+if "CVRReal-v0" not in registry:
+    register(id="CVRReal-v0", entry_point="cvr_gym.envs.real:make_real_env")
+
+__all__ = [
+    "ActionParseError", "Evidence", "FAMILIES", "RewardConfig", "ScoringConfig", "ScriptItem", "Suite",
+    "SuiteError", "Task", "ToolCall", "VideoSpec", "load_suite", "parse_action", "score_answer",
+]

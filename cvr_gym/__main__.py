@@ -1,0 +1,5 @@
+import sys
+
+from cvr_gym.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The world model shared by every env: actions, tasks, evidence, scoring and rewards."""

@@ -1,0 +1,74 @@
+"""Cost accounting: what each tool call spends, in frames, visual tokens, audio and time.
+
+Latencies are *modelled* (a fixed per-call overhead plus a per-unit rate) so that the simulator
+reports the cost a real deployment would pay; the real env also reports measured wall time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Rates used to price tool calls.
+
+    Arguments:
+        tokens_per_frame: visual tokens one frame costs a VLM (Qwen2.5-VL at 448 px: about 256).
+        observe_latency_s: fixed overhead of one visual-agent call, seconds.
+        latency_per_frame_s: visual-agent time per frame, seconds.
+        listen_latency_s: fixed overhead of one audio-agent call, seconds.
+        latency_per_audio_s: audio-agent time per second of audio, seconds.
+    """
+
+    tokens_per_frame: int = 256
+    observe_latency_s: float = 0.5
+    latency_per_frame_s: float = 0.05
+    listen_latency_s: float = 0.3
+    latency_per_audio_s: float = 0.1
+
+    def observe(self, frames: int) -> "CallCost":
+        return CallCost("observe", frames, frames * self.tokens_per_frame, 0.0,
+                        self.observe_latency_s + frames * self.latency_per_frame_s)
+
+    def listen(self, seconds: float) -> "CallCost":
+        return CallCost("listen", 0, 0, seconds, self.listen_latency_s + seconds * self.latency_per_audio_s)
+
+
+@dataclass(frozen=True)
+class CallCost:
+    tool: str
+    frames: int = 0
+    visual_tokens: int = 0
+    audio_seconds: float = 0.0
+    latency_s: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class CostTotals:
+    """Running totals over an episode."""
+
+    steps: int = 0
+    tool_calls: int = 0
+    invalid_actions: int = 0
+    frames: int = 0
+    visual_tokens: int = 0
+    audio_seconds: float = 0.0
+    latency_s: float = 0.0
+    calls_by_tool: dict[str, int] = field(default_factory=lambda: {"observe": 0, "listen": 0, "answer": 0})
+
+    def add(self, cost: CallCost) -> None:
+        self.tool_calls += 1
+        self.calls_by_tool[cost.tool] += 1
+        self.frames += cost.frames
+        self.visual_tokens += cost.visual_tokens
+        self.audio_seconds += cost.audio_seconds
+        self.latency_s += cost.latency_s
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["calls_by_tool"] = dict(self.calls_by_tool)
+        return d

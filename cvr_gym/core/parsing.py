@@ -1,0 +1,217 @@
+"""Turning whatever an agent emits into :class:`~cvr_gym.core.actions.ToolCall` objects.
+
+Accepted forms (alone or in lists; several calls in one action run in order):
+
+- a ``ToolCall``;
+- ``{"name": ..., "arguments": {...}}`` (arguments may be a JSON string);
+- an OpenAI tool call ``{"type": "function", "function": {"name", "arguments"}}`` or an
+  assistant message holding ``tool_calls``;
+- AgentCVR's ``{"action": "observe"|"get_caption"|"answer", "thought": ..., "params": {...}}``;
+- text: bare JSON of any of the above, ``<tool_call>{...}</tool_call>`` blocks (Qwen/Hermes)
+  with reasoning text around them, or JSON in a code fence.
+
+Nothing is ever evaluated: text goes through ``json`` only. Failures raise
+:class:`ActionParseError` with a message meant to be shown to the agent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from cvr_gym.core.actions import TOOL_NAMES, ToolCall
+
+MAX_ACTION_CHARS = 50_000
+MAX_CALLS_PER_ACTION = 16
+
+_TOOL_CALL_BLOCK = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
+_CODE_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+_DECODER = json.JSONDecoder()
+
+# Field spellings other agents use, mapped to ours.
+_ALIASES = {
+    "video_index": "video", "video_id": "video", "start_time": "start", "end_time": "end",
+    "focus_prompt": "focus", "prompt": "focus", "query": "focus", "frames": "num_frames",
+    "observation_targets": "targets", "final_answer": "answer",
+}
+_AGENTCVR_TOOLS = {"observe": "observe", "active_perception": "observe", "get_caption": "listen",
+                   "listen": "listen", "answer": "answer"}
+
+
+class ActionParseError(ValueError):
+    """The action could not be read as tool calls. ``str(err)`` is shown to the agent."""
+
+
+def parse_action(action: Any) -> list[ToolCall]:
+    """Return the tool calls in ``action`` or raise :class:`ActionParseError`."""
+    calls = _parse(action, depth=0)
+    if not calls:
+        raise ActionParseError("the action holds no tool call")
+    if len(calls) > MAX_CALLS_PER_ACTION:
+        raise ActionParseError(f"at most {MAX_CALLS_PER_ACTION} tool calls per action, got {len(calls)}")
+    return calls
+
+
+def _parse(action: Any, depth: int) -> list[ToolCall]:
+    if depth > 4:
+        raise ActionParseError("tool calls are nested too deeply")
+    if isinstance(action, ToolCall):
+        return [action]
+    if isinstance(action, (bytes, bytearray)):
+        try:
+            action = action.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ActionParseError("the action is bytes that are not UTF-8 text") from None
+    if isinstance(action, str):
+        return _parse_text(action, depth)
+    if isinstance(action, Mapping):
+        return _parse_mapping(action, depth)
+    if isinstance(action, (list, tuple)):
+        calls: list[ToolCall] = []
+        for item in action:
+            calls.extend(_parse(item, depth + 1))
+        return calls
+    raise ActionParseError(
+        f"cannot read a tool call from a {type(action).__name__}; send JSON text, a dict or a ToolCall"
+    )
+
+
+def _parse_text(text: str, depth: int) -> list[ToolCall]:
+    if len(text) > MAX_ACTION_CHARS:
+        raise ActionParseError(f"the action is longer than {MAX_ACTION_CHARS} characters")
+    stripped = text.strip()
+    if not stripped:
+        raise ActionParseError("the action is empty; call observe, listen or answer")
+    if stripped[0] in "{[":
+        try:
+            return _parse(json.loads(stripped), depth + 1)
+        except json.JSONDecodeError:
+            pass  # maybe JSON followed by prose: fall through to the scan below
+    if "<tool_call>" in text:
+        calls: list[ToolCall] = []
+        for body in _TOOL_CALL_BLOCK.findall(text):
+            calls.extend(_parse(_load_json(body, "<tool_call> block"), depth + 1))
+        return calls
+    fenced = _CODE_FENCE.findall(text)
+    if fenced:
+        calls = []
+        for body in fenced:
+            calls.extend(_parse(_load_json(body, "code block"), depth + 1))
+        return calls
+    found = _first_json_value(text)
+    if found is None:
+        raise ActionParseError(
+            'no tool call found; reply with JSON such as {"name": "observe", "arguments": '
+            '{"targets": [{"video": 1, "start": 0, "end": 30, "num_frames": 8}], "focus": "..."}}'
+        )
+    return _parse(found, depth + 1)
+
+
+def _load_json(body: str, where: str) -> Any:
+    try:
+        return json.loads(body.strip())
+    except json.JSONDecodeError as err:
+        raise ActionParseError(f"the {where} is not valid JSON: {err.msg} at character {err.pos}") from None
+
+
+def _first_json_value(text: str) -> Any | None:
+    """The first JSON object embedded in prose, found with the stdlib decoder."""
+    start = text.find("{")
+    while start != -1:
+        try:
+            value, _ = _DECODER.raw_decode(text, start)
+            if isinstance(value, dict):
+                return value
+        except json.JSONDecodeError:
+            pass
+        start = text.find("{", start + 1)
+    return None
+
+
+def _parse_mapping(obj: Mapping[str, Any], depth: int) -> list[ToolCall]:
+    if "tool_calls" in obj and isinstance(obj["tool_calls"], (list, tuple)):
+        return _parse(obj["tool_calls"], depth + 1)
+    if "function" in obj and isinstance(obj["function"], Mapping):
+        fn = obj["function"]
+        return [_build(fn.get("name"), fn.get("arguments", {}))]
+    if "action" in obj and "name" not in obj:
+        return _parse_agentcvr(obj)
+    if "name" in obj:
+        args = obj.get("arguments", obj.get("parameters", obj.get("args", {})))
+        return [_build(obj.get("name"), args)]
+    raise ActionParseError(
+        f"a tool call needs a 'name' and 'arguments'; got keys {sorted(map(str, obj))[:8]}"
+    )
+
+
+def _parse_agentcvr(obj: Mapping[str, Any]) -> list[ToolCall]:
+    action = obj.get("action")
+    tool = _AGENTCVR_TOOLS.get(action) if isinstance(action, str) else None
+    if tool is None:
+        raise ActionParseError(f"unknown action {action!r}; use observe, get_caption or answer")
+    params = obj.get("params", {})
+    if not isinstance(params, Mapping):
+        raise ActionParseError("'params' must be an object")
+    if tool == "answer":
+        value = obj.get("final_answer", params.get("final_answer", params.get("answer")))
+        return [_build("answer", {"answer": value})]
+    if tool == "listen" and "observation_targets" in params:
+        targets = params["observation_targets"]
+        if not isinstance(targets, list):
+            raise ActionParseError("'observation_targets' must be a list")
+        focus = params.get("focus_prompt", "")
+        return [_build("listen", {**t, "focus": focus} if isinstance(t, Mapping) else t) for t in targets]
+    return [_build(tool, params)]
+
+
+def _normalise_args(name: str, args: Any) -> Any:
+    if isinstance(args, str):
+        stripped = args.strip()
+        if name == "answer" and not stripped.startswith("{"):
+            return {"answer": args}
+        args = _load_json(stripped or "{}", f"arguments of {name}")
+    if name == "answer" and not isinstance(args, Mapping):
+        return {"answer": args}
+    if not isinstance(args, Mapping):
+        raise ActionParseError(f"the arguments of {name} must be an object")
+    out = {_ALIASES.get(k, k): v for k, v in args.items() if k != "thought"}
+    if name == "observe":
+        if "targets" not in out and "video" in out:
+            target = {k: out.pop(k) for k in ("video", "start", "end", "num_frames") if k in out}
+            out["targets"] = [target]
+        targets = out.get("targets")
+        if isinstance(targets, Mapping):
+            targets = [targets]
+        if isinstance(targets, list):
+            out["targets"] = [
+                {_ALIASES.get(k, k): v for k, v in t.items()} if isinstance(t, Mapping) else t for t in targets
+            ]
+    if name == "answer" and isinstance(out.get("answer"), list):
+        out["answer"] = tuple(out["answer"])
+    return out
+
+
+def _build(name: Any, args: Any) -> ToolCall:
+    if not isinstance(name, str) or name not in TOOL_NAMES:
+        mapped = _AGENTCVR_TOOLS.get(name) if isinstance(name, str) else None
+        if mapped is None:
+            raise ActionParseError(f"unknown tool {name!r}; the tools are {', '.join(TOOL_NAMES)}")
+        name = mapped
+    arguments = _normalise_args(name, args)
+    try:
+        return ToolCall.model_validate({"name": name, "arguments": arguments})
+    except ValidationError as err:
+        raise ActionParseError(f"invalid {name} call: {describe_validation_error(err)}") from None
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    """A short, agent-readable summary of a pydantic error."""
+    parts = []
+    for e in err.errors(include_url=False)[:4]:
+        loc = ".".join(str(x) for x in e["loc"] if not str(x).endswith("Args") and x != "arguments")
+        parts.append(f"{loc or 'arguments'}: {e['msg']}")
+    return "; ".join(parts)

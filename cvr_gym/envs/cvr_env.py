@@ -1,0 +1,434 @@
+"""The cross-video reasoning env: one class for the simulator and the real world."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+
+from cvr_gym.core.actions import ListenArgs, ObserveArgs, ToolCall
+from cvr_gym.core.costs import CallCost, CostModel, CostTotals
+from cvr_gym.core.focus import rank_by_focus
+from cvr_gym.core.formatting import ToolResult, format_prompt, format_status, format_step
+from cvr_gym.core.parsing import ActionParseError, parse_action
+from cvr_gym.core.rewards import COMPONENTS, RewardConfig, span_coverage
+from cvr_gym.core.scoring import ScoringConfig, score_answer
+from cvr_gym.core.spaces import OBS_MAX_CHARS, ToolCallSpace, UnicodeText
+from cvr_gym.core.suites import Suite, load_suite
+from cvr_gym.core.tasks import Task
+from cvr_gym.core.tools import system_prompt, tool_schemas
+from cvr_gym.envs.perceiver import PerceptionError, Perceiver
+
+InvalidActionPolicy = Literal["feedback", "terminate", "retry"]
+
+
+class CVREnv(gym.Env[str, Any]):
+    """Answer a question about several videos by calling a visual agent and an audio agent.
+
+    ## Description
+
+    Each episode is one task: a question about 2 to 4 videos. The agent (the "master") never
+    sees pixels. It calls ``observe`` to have a visual agent look at time windows (with a frame
+    count and a focus prompt), ``listen`` to have an audio agent report the speech and sounds in
+    a window, and finally ``answer``. What answers the calls is the env's *perceiver*: the
+    :class:`~cvr_gym.envs.script_perceiver.ScriptPerceiver` looks evidence up in per-video
+    scripts (``CVRSim-v0``, microseconds per step); the video perceiver decodes real files and
+    runs perception models (``CVRReal-v0``). Everything else (parsing, budgets, frame sampling,
+    costs, rewards, observation text) is this class, shared by both.
+
+    ## Action Space
+
+    A :class:`~cvr_gym.core.spaces.ToolCallSpace`. ``step`` accepts a ``ToolCall`` (or a list:
+    several calls in one action run in order), ``{"name", "arguments"}`` dicts, OpenAI tool-call
+    dicts, and text: bare JSON, ``<tool_call>{...}</tool_call>`` blocks with reasoning around
+    them, or AgentCVR's ``{"action", "thought", "params"}`` format. The tools:
+
+    - ``observe(targets=[{video, start, end, num_frames}], focus)``: ``num_frames`` timestamps are
+      sampled uniformly (bin centres) in each clamped window; evidence visible at those instants is
+      returned, most relevant to ``focus`` first, at most ``max_evidence_per_target`` per target.
+    - ``listen(video, start, end, focus)``: speech and sounds overlapping the window.
+    - ``answer(answer)``: ends the episode; the answer is scored by the task's answer type.
+
+    ``video`` is the 1-based index shown in the prompt. The tools as OpenAI function schemas are
+    ``env.unwrapped.tools`` and a ready system prompt is ``env.unwrapped.system_prompt``.
+
+    ## Observation Space
+
+    :class:`~cvr_gym.core.spaces.UnicodeText` of at most 65,536 characters. The first observation
+    is the prompt (question, options, answer format, the videos with durations, fps and audio,
+    the budget). Each step returns the results of its tool calls (evidence lines with times) and
+    a status line with the steps and frames used.
+
+    ## Rewards
+
+    A rubric of named components (see :class:`~cvr_gym.core.rewards.RewardConfig`), each reported
+    in ``info["reward_components"]``: ``outcome`` (the answer's score in [0, 1]), ``format`` (-w per
+    invalid action), ``cost`` (-w times the share of the frame budget spent this step) and an
+    optional ``grounding`` bonus (share of evidence spans looked at).
+
+    ## Starting State
+
+    ``reset(seed, options)`` picks a task: ``options={"task_id": ...}`` or ``{"task_index": ...}``
+    selects one; ``{"group_id": ...}`` makes every reset with that id start identically (same task,
+    same perception-noise stream), for GRPO groups; otherwise a task is drawn with the env's
+    ``np_random``.
+
+    ## Episode End
+
+    - Termination: the agent calls ``answer`` (``info["termination_reason"] == "answer"``), or an
+      invalid action under ``invalid_action="terminate"`` (``"invalid_action"``).
+    - Truncation: ``max_steps`` steps taken (``"max_steps"``), or ``observe`` called when the frame
+      budget is spent (``"frame_budget"``).
+
+    ## Info
+
+    ``task_id``, ``family``, ``step``, ``tool_calls`` (the parsed calls as dicts), ``parse_error``,
+    ``call_costs`` (frames, visual tokens, audio seconds, modelled latency per call), ``totals``
+    (running sums), ``reward_components``, ``episode_reward_components``, ``termination_reason``,
+    ``score`` (at ``answer``), ``evidence`` (the records returned this step) and
+    ``action_context`` (video count, durations, answer type: pass it to
+    ``action_space.sample(mask=...)`` for calls that fit the task).
+
+    ## Arguments
+
+    - ``suite``: bundled suite name, path, or a loaded :class:`~cvr_gym.core.suites.Suite`.
+    - ``split``: ``"train"``, ``"val"``, ``"test"`` or ``None`` (all).
+    - ``families``: keep only these task families.
+    - ``tasks``: a list of :class:`~cvr_gym.core.tasks.Task` to use instead of a suite, with
+      ``data_root`` the folder their video paths are relative to.
+    - ``perceiver``: what answers tool calls (default: the script perceiver).
+    - ``max_steps``: steps per episode (default 12).
+    - ``frame_budget``: frames per episode (default 256).
+    - ``max_frames_per_target``, ``max_targets``, ``max_videos``, ``max_duration``: action bounds.
+    - ``max_evidence_per_target``: evidence lines returned per observe target or listen (default 12).
+    - ``reward``: :class:`RewardConfig` or a dict of weights.
+    - ``scoring``: :class:`~cvr_gym.core.scoring.ScoringConfig` (partial credit, Kendall tau, ...).
+    - ``cost_model``: :class:`~cvr_gym.core.costs.CostModel`.
+    - ``invalid_action``: ``"feedback"`` (error observation and format penalty; default),
+      ``"terminate"`` (end the episode), or ``"retry"`` (the first ``max_retries`` invalid actions
+      cost neither a step nor a penalty; after that, as ``"feedback"``).
+    - ``render_mode``: ``"ansi"`` returns the episode transcript as text.
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
+
+    def __init__(
+        self,
+        suite: str | Suite = "default",
+        split: str | None = "train",
+        families: Iterable[str] | None = None,
+        tasks: Sequence[Task] | None = None,
+        data_root: str | Path | None = None,
+        perceiver: Perceiver | None = None,
+        max_steps: int = 12,
+        frame_budget: int = 256,
+        max_frames_per_target: int = 64,
+        max_targets: int = 4,
+        max_videos: int = 4,
+        max_duration: float = 1800.0,
+        max_evidence_per_target: int = 12,
+        reward: RewardConfig | dict | None = None,
+        scoring: ScoringConfig | None = None,
+        cost_model: CostModel | None = None,
+        invalid_action: InvalidActionPolicy = "feedback",
+        max_retries: int = 2,
+        render_mode: str | None = None,
+    ):
+        from cvr_gym.envs.script_perceiver import ScriptPerceiver
+
+        if tasks is not None:
+            self.suite = Suite("custom", tuple(tasks), Path(data_root or ".").resolve())
+        else:
+            self.suite = suite if isinstance(suite, Suite) else load_suite(suite, split=split)
+        self.suite = self.suite.filter(families)
+        if len(self.suite) == 0:
+            raise ValueError("the env has no tasks (empty suite or no task of the requested families)")
+        if invalid_action not in ("feedback", "terminate", "retry"):
+            raise ValueError(f"invalid_action must be feedback, terminate or retry, got {invalid_action!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
+        if max_steps < 1 or frame_budget < 1:
+            raise ValueError("max_steps and frame_budget must be positive")
+        self.perceiver: Perceiver = perceiver if perceiver is not None else ScriptPerceiver()
+        self.max_steps = int(max_steps)
+        self.frame_budget = int(frame_budget)
+        self.max_evidence_per_target = int(max_evidence_per_target)
+        self.reward_config = RewardConfig.from_any(reward)
+        self.scoring = scoring or ScoringConfig()
+        self.cost_model = cost_model or CostModel()
+        self.invalid_action = invalid_action
+        self.max_retries = int(max_retries)
+        self.render_mode = render_mode
+
+        self.action_space = ToolCallSpace(max_videos=max_videos, max_duration=max_duration,
+                                          max_frames_per_target=max_frames_per_target, max_targets=max_targets)
+        self.observation_space = UnicodeText(OBS_MAX_CHARS)
+        self.tools = tool_schemas(self.action_space)
+        self.system_prompt = system_prompt(self.action_space, max_steps=self.max_steps,
+                                           frame_budget=self.frame_budget)
+        self.task: Task | None = None
+        self._done = True
+        self._transcript: list[str] = []
+
+    # -- episode start ------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
+        super().reset(seed=seed)
+        options = options or {}
+        group_id = options.get("group_id")
+        if "task_id" in options:
+            index = self.suite.index_of(str(options["task_id"]))
+        elif "task_index" in options:
+            index = int(options["task_index"])
+            if not 0 <= index < len(self.suite):
+                raise IndexError(f"task_index {index} is outside 0..{len(self.suite) - 1}")
+        elif group_id is not None:
+            index = _stable_int(group_id) % len(self.suite)
+        else:
+            index = int(self.np_random.integers(len(self.suite)))
+        task = self.suite[index]
+        if task.num_videos > self.action_space.max_videos:
+            raise ValueError(f"task {task.id} has {task.num_videos} videos; the env allows {self.action_space.max_videos}")
+        self.perceiver.load_task(task, self.suite)
+        self.task = task
+        # Perception noise draws from an episode stream; a group id pins it so rollouts agree.
+        self._episode_rng = (np.random.default_rng(_stable_int(group_id)) if group_id is not None
+                             else np.random.default_rng(self.np_random.integers(2**63)))
+        self._totals = CostTotals()
+        self._episode_components = dict.fromkeys(COMPONENTS, 0.0)
+        self._retries_left = self.max_retries if self.invalid_action == "retry" else 0
+        self._frame_times: dict[int, list[float]] = {}
+        self._listened: list[tuple[int, float, float]] = []
+        self._done = False
+        self._action_context = {
+            "num_videos": task.num_videos,
+            "durations": [v.duration for v in task.videos],
+            "has_audio": [v.has_audio for v in task.videos],
+            "answer_type": task.answer_type,
+            "num_options": len(task.options),
+        }
+        obs = format_prompt(task, self.max_steps, self.frame_budget)
+        self._transcript = [obs]
+        info = {"task_id": task.id, "family": task.family, "step": 0, "group_id": group_id,
+                "action_context": self._context(), "totals": self._totals.to_dict()}
+        return obs, info
+
+    # -- one step -----------------------------------------------------------------------------
+    def step(self, action: Any) -> tuple[str, float, bool, bool, dict]:
+        if self._done or self.task is None:
+            raise RuntimeError("step() called on a finished episode; call reset() first")
+        try:
+            calls = parse_action(action)
+            problems = [p for c in calls for p in self.action_space.violations(c)]
+            if problems:
+                raise ActionParseError("; ".join(problems))
+        except ActionParseError as err:
+            return self._invalid(str(err))
+
+        self._totals.steps += 1
+        results: list[ToolResult] = []
+        score = None
+        outcome = grounding = 0.0
+        reason = None
+        frames_before = self._totals.frames
+        tokens_before = self._totals.visual_tokens
+        for n, call in enumerate(calls):
+            if call.name == "answer":
+                result = score_answer(self.task, call.arguments.answer, self.scoring)
+                score = outcome = result.score
+                grounding = self._grounding()
+                tr = ToolResult(call, f"answer: {_short(call.arguments.answer)}")
+                if result.error:
+                    tr.notes.append(f"the answer could not be read: {result.error}")
+                if n < len(calls) - 1:
+                    tr.notes.append(f"{len(calls) - n - 1} call(s) after answer were ignored")
+                results.append(tr)
+                reason = "answer"
+                break
+            if call.name == "observe":
+                if self._totals.frames >= self.frame_budget:
+                    results.append(ToolResult(call, "observe", error="the frame budget is spent"))
+                    reason = "frame_budget"
+                    break
+                results.extend(self._observe(call))
+            else:
+                results.append(self._listen(call))
+
+        spent = (self._totals.frames - frames_before) / self.frame_budget
+        if self.reward_config.cost_unit == "visual_tokens":
+            spent = (self._totals.visual_tokens - tokens_before) / (self.frame_budget * self.cost_model.tokens_per_frame)
+        components = self.reward_config.weigh(outcome=outcome, spent_share=spent, grounding=grounding)
+        terminated = reason == "answer"
+        truncated = reason == "frame_budget"
+        if not terminated and not truncated and self._totals.steps >= self.max_steps:
+            truncated, reason = True, "max_steps"
+        status = format_status(self._totals.steps, self.max_steps, self._totals.frames, self.frame_budget)
+        obs = format_step(results, status)
+        return self._finish(obs, components, terminated, truncated, reason,
+                            calls=calls, results=results, score=score)
+
+    def _invalid(self, error: str) -> tuple[str, float, bool, bool, dict]:
+        self._totals.invalid_actions += 1
+        if self._retries_left > 0:
+            self._retries_left -= 1
+            components = self.reward_config.weigh()
+            status = f"Retry allowed ({self._retries_left} left); this did not use a step."
+            obs = format_step([], status, error=error)
+            return self._finish(obs, components, False, False, None, parse_error=error)
+        self._totals.steps += 1
+        components = self.reward_config.weigh(invalid=1)
+        terminated = self.invalid_action != "feedback" and self.invalid_action != "retry"
+        reason = "invalid_action" if terminated else None
+        truncated = False
+        if not terminated and self._totals.steps >= self.max_steps:
+            truncated, reason = True, "max_steps"
+        status = format_status(self._totals.steps, self.max_steps, self._totals.frames, self.frame_budget)
+        obs = format_step([], status, error=error)
+        return self._finish(obs, components, terminated, truncated, reason, parse_error=error)
+
+    def _finish(self, obs: str, components: dict[str, float], terminated: bool, truncated: bool,
+                reason: str | None, calls: Sequence[ToolCall] = (),
+                results: Sequence[ToolResult] = (), score: float | None = None,
+                parse_error: str | None = None) -> tuple[str, float, bool, bool, dict]:
+        if len(obs) > OBS_MAX_CHARS:
+            obs = obs[: OBS_MAX_CHARS - 20] + "\n[... cut ...]"
+        for k, v in components.items():
+            self._episode_components[k] += v
+        self._done = terminated or truncated
+        tool_calls = [c.to_dict() for c in calls]
+        if self.render_mode == "ansi":
+            self._transcript.append(f">>> {_short(tool_calls) if calls else '(invalid action)'}\n{obs}")
+        info = {
+            "task_id": self.task.id,
+            "family": self.task.family,
+            "step": self._totals.steps,
+            "tool_calls": tool_calls,
+            "parse_error": parse_error,
+            "call_costs": [r.cost.to_dict() for r in results if r.cost is not None],
+            "totals": self._totals.to_dict(),
+            "reward_components": components,
+            "episode_reward_components": dict(self._episode_components),
+            "termination_reason": reason,
+            "score": score,
+            "evidence": [ev for r in results for ev in r.evidence],
+            "action_context": self._context(),
+        }
+        if self.render_mode == "ansi" and self._done:
+            info["transcript"] = self.render()
+        return obs, float(sum(components.values())), terminated, truncated, info
+
+    # -- tools --------------------------------------------------------------------------------
+    def _observe(self, call: ToolCall) -> list[ToolResult]:
+        args: ObserveArgs = call.arguments
+        remaining = self.frame_budget - self._totals.frames
+        results = []
+        frames_total = 0
+        for target in args.targets:
+            video = self.task.videos[target.video - 1] if target.video <= self.task.num_videos else None
+            header = f"observe video {target.video} [{target.start:.1f}-{target.end:.1f} s]"
+            if video is None:
+                results.append(ToolResult(call, header, error=f"there is no video {target.video}; videos are 1..{self.task.num_videos}"))
+                continue
+            if remaining <= 0:
+                results.append(ToolResult(call, header, error="the frame budget is spent"))
+                continue
+            notes = []
+            start, end = max(0.0, target.start), min(video.duration, target.end)
+            if start >= video.duration:
+                results.append(ToolResult(call, header, error=f"the window starts after video {video.index} ends ({video.duration:.1f} s)"))
+                continue
+            if (start, end) != (target.start, target.end):
+                notes.append(f"window clamped to {start:.1f}-{end:.1f} s (video length {video.duration:.1f} s)")
+            frames = target.num_frames
+            if frames > remaining:
+                notes.append(f"only {remaining} frames were left in the budget, not {frames}")
+                frames = remaining
+            remaining -= frames
+            frames_total += frames
+            times = start + (np.arange(frames) + 0.5) * ((end - start) / frames)
+            header = f"observe video {video.index} [{start:.1f}-{end:.1f} s], {frames} frames"
+            if args.focus:
+                header += f', focus "{_short(args.focus, 60)}"'
+            try:
+                evidence = self.perceiver.observe(self.task, video.index, times, args.focus, self._episode_rng)
+            except PerceptionError as err:
+                results.append(ToolResult(call, header, notes=notes, error=f"the visual agent failed: {err}"))
+                evidence = None
+            self._frame_times.setdefault(video.index, []).extend(times.tolist())
+            if evidence is not None:
+                kept, dropped = rank_by_focus(evidence, args.focus, self.max_evidence_per_target)
+                if dropped:
+                    notes.append(f"{dropped} more item(s) not shown; narrow the window or the focus")
+                results.append(ToolResult(call, header, kept, notes))
+        cost = self.cost_model.observe(frames_total)
+        self._totals.add(cost)
+        results[0].cost = cost
+        return results
+
+    def _listen(self, call: ToolCall) -> ToolResult:
+        args: ListenArgs = call.arguments
+        header = f"listen video {args.video} [{args.start:.1f}-{args.end:.1f} s]"
+        if args.video > self.task.num_videos:
+            return ToolResult(call, header, error=f"there is no video {args.video}; videos are 1..{self.task.num_videos}",
+                              cost=self._charge_listen(0.0))
+        video = self.task.videos[args.video - 1]
+        if not video.has_audio:
+            return ToolResult(call, header, error=f"video {video.index} has no audio track", cost=self._charge_listen(0.0))
+        start, end = max(0.0, args.start), min(video.duration, args.end)
+        if start >= end:
+            return ToolResult(call, header, error=f"the window starts after video {video.index} ends ({video.duration:.1f} s)",
+                              cost=self._charge_listen(0.0))
+        notes = []
+        if (start, end) != (args.start, args.end):
+            notes.append(f"window clamped to {start:.1f}-{end:.1f} s (video length {video.duration:.1f} s)")
+        header = f"listen video {video.index} [{start:.1f}-{end:.1f} s]"
+        cost = self._charge_listen(end - start)
+        self._listened.append((video.index, start, end))
+        try:
+            evidence = self.perceiver.listen(self.task, video.index, start, end, args.focus, self._episode_rng)
+        except PerceptionError as err:
+            return ToolResult(call, header, notes=notes, error=f"the audio agent failed: {err}", cost=cost)
+        kept, dropped = rank_by_focus(evidence, args.focus, self.max_evidence_per_target)
+        if dropped:
+            notes.append(f"{dropped} more item(s) not shown; narrow the window or the focus")
+        return ToolResult(call, header, kept, notes, cost=cost)
+
+    def _context(self) -> dict[str, Any]:
+        ctx = dict(self._action_context)
+        ctx["durations"] = list(ctx["durations"])
+        ctx["has_audio"] = list(ctx["has_audio"])
+        return ctx
+
+    def _charge_listen(self, seconds: float) -> CallCost:
+        cost = self.cost_model.listen(seconds)
+        self._totals.add(cost)
+        return cost
+
+    def _grounding(self) -> float:
+        if not self.reward_config.grounding:
+            return 0.0
+        spans = [(s.video, s.start, s.end) for s in self.task.evidence]
+        return span_coverage(spans, self._listened, self._frame_times)
+
+    # -- misc ---------------------------------------------------------------------------------
+    def render(self) -> str | None:
+        if self.render_mode != "ansi":
+            return None
+        return "\n\n".join(self._transcript)
+
+    def close(self) -> None:
+        self.perceiver.close()
+        super().close()
+
+
+def _stable_int(value: Any) -> int:
+    """A process-independent integer for any value (Python's hash() is salted per process)."""
+    return int.from_bytes(hashlib.blake2b(repr(value).encode(), digest_size=8).digest(), "little")
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

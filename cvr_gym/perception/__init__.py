@@ -1,0 +1,1 @@
+"""Real perception: decoding video and audio windows with PyAV, and pluggable model backends."""

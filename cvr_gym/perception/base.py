@@ -1,0 +1,40 @@
+"""Backend interfaces for real perception. Every backend emits :class:`~cvr_gym.core.evidence.Evidence`.
+
+A visual backend looks at decoded frames (RGB ``uint8`` arrays, H x W x 3) taken at known times
+and returns, per frame, the evidence it sees there; an audio backend hears a mono 16 kHz
+``float32`` waveform that starts at a known time and returns speech and sound evidence with
+absolute times. The video perceiver merges per-frame records into the same shape script
+lookups have, so the formatter treats both worlds alike.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from cvr_gym.core.evidence import Evidence
+
+AUDIO_SAMPLE_RATE = 16_000
+
+
+@runtime_checkable
+class VisualBackend(Protocol):
+    """Turns frames into evidence. ``describe`` returns one list per frame, in order.
+
+    The records' ``video`` field may be 0: the perceiver fills it in. ``start``/``end`` should be
+    the frame time. Raise :class:`~cvr_gym.envs.perceiver.PerceptionError` for a failed call.
+    """
+
+    name: str
+
+    def describe(self, frames: list[np.ndarray], times: list[float], focus: str) -> list[list[Evidence]]: ...
+
+
+@runtime_checkable
+class AudioBackend(Protocol):
+    """Turns a waveform window into speech and sound evidence with absolute times."""
+
+    name: str
+
+    def transcribe(self, audio: np.ndarray, start: float, focus: str) -> list[Evidence]: ...
