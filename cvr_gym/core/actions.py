@@ -84,7 +84,7 @@ class AnswerArgs(BaseModel):
         return self
 
 
-_ARGS_BY_TOOL: dict[str, type[BaseModel]] = {
+ARGS_BY_TOOL: dict[str, type[BaseModel]] = {
     "observe": ObserveArgs,
     "listen": ListenArgs,
     "answer": AnswerArgs,
@@ -111,7 +111,7 @@ class ToolCall(BaseModel):
         if isinstance(data, dict):
             name = data.get("name")
             args = data.get("arguments", {})
-            model = _ARGS_BY_TOOL.get(name) if isinstance(name, str) else None
+            model = ARGS_BY_TOOL.get(name) if isinstance(name, str) else None
             if model is not None and not isinstance(args, model):
                 if not isinstance(args, dict):
                     raise ValueError(f"arguments of {name} must be an object, got {type(args).__name__}")
@@ -120,7 +120,7 @@ class ToolCall(BaseModel):
 
     @model_validator(mode="after")
     def _arguments_match_name(self) -> "ToolCall":
-        if not isinstance(self.arguments, _ARGS_BY_TOOL[self.name]):
+        if not isinstance(self.arguments, ARGS_BY_TOOL[self.name]):
             raise ValueError(f"arguments do not belong to tool {self.name}")
         return self
 
@@ -147,7 +147,7 @@ class ToolCall(BaseModel):
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """``{"name": ..., "arguments": {...}}`` with plain JSON types."""
-        return {"name": self.name, "arguments": _plain(self.arguments.model_dump())}
+        return {"name": self.name, "arguments": self.arguments.model_dump(mode="json")}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False)

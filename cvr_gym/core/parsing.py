@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cvr_gym.core.actions import TOOL_NAMES, ToolCall
+from cvr_gym.core.actions import ARGS_BY_TOOL, TOOL_NAMES, ToolCall
 
 MAX_ACTION_CHARS = 50_000
 MAX_CALLS_PER_ACTION = 16
@@ -203,7 +203,8 @@ def _build(name: Any, args: Any) -> ToolCall:
         name = mapped
     arguments = _normalise_args(name, args)
     try:
-        return ToolCall.model_validate({"name": name, "arguments": arguments})
+        # The arguments model is chosen by name, so validating it alone is the whole check.
+        return ToolCall.model_construct(name=name, arguments=ARGS_BY_TOOL[name].model_validate(arguments))
     except ValidationError as err:
         raise ActionParseError(f"invalid {name} call: {describe_validation_error(err)}") from None
 

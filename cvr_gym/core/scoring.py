@@ -21,7 +21,7 @@ from cvr_gym.core.tasks import Task
 
 LETTERS = string.ascii_uppercase
 _WORD = re.compile(r"[a-z0-9]+")
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"(?<![\d.])-?\d+(?:\.\d+)?")  # "12.5-20" is two numbers, not 12.5 and -20
 _NUMBER_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty".split())}
@@ -152,9 +152,10 @@ def coerce_letter(raw: Any, options: Sequence[str]) -> str:
     if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw < len(options):
         return letters[raw]
     text = _as_text(raw).strip()
-    m = re.fullmatch(r"(?:option\s*)?\(?([A-Za-z])\)?[.):]?(?:\s.*)?", text, re.DOTALL | re.IGNORECASE)
-    if m and m.group(1).upper() in letters and (len(text) <= 3 or text[:1] in "(" or m.group(1).isupper()):
-        return m.group(1).upper()
+    # "B", "(B)", "B.", "B) blue", "Option B": a letter alone or closed by punctuation.
+    m = re.fullmatch(r"(?:option\s*)?(?:\(([A-Za-z])\)|([A-Za-z])(?:[.):]|$))(?:\s.*)?", text, re.DOTALL | re.IGNORECASE)
+    if m and (m.group(1) or m.group(2)).upper() in letters:
+        return (m.group(1) or m.group(2)).upper()
     for i, opt in enumerate(options):
         if text.lower().rstrip(".") == opt.lower().rstrip("."):
             return letters[i]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import string
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from cvr_gym.core.evidence import ScriptItem
 
@@ -110,15 +110,28 @@ class Task(BaseModel):
             raise ValueError(f"at most {len(OPTION_LETTERS)} options, got {len(options)}")
         return options
 
-    @model_validator(mode="after")
-    def _consistent(self) -> "Task":
-        indices = [v.index for v in self.videos]
+    @field_validator("answer")
+    @classmethod
+    def _typed_answer(cls, answer: Any, info: ValidationInfo) -> Any:
+        if "answer_type" not in info.data:
+            return answer  # answer_type itself is invalid and reported
+        return normalise_answer(info.data["answer_type"], answer, info.data.get("options", ()))
+
+    @field_validator("videos")
+    @classmethod
+    def _numbered(cls, videos: tuple[VideoSpec, ...]) -> tuple[VideoSpec, ...]:
+        indices = [v.index for v in videos]
         if indices != list(range(1, len(indices) + 1)):
             raise ValueError(f"video indices must be 1..{len(indices)} in order, got {indices}")
+        return videos
+
+    @model_validator(mode="after")
+    def _spans_name_videos(self) -> "Task":
         for span in self.evidence:
             if span.video > len(self.videos):
                 raise ValueError(f"evidence span names video {span.video}, task has {len(self.videos)}")
-        object.__setattr__(self, "answer", normalise_answer(self.answer_type, self.answer, self.options))
+        if self.answer_video is not None and not 1 <= self.answer_video <= len(self.videos):
+            raise ValueError(f"answer_video {self.answer_video} is not a video of the task")
         return self
 
     @property

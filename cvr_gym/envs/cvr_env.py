@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
@@ -200,7 +201,7 @@ class CVREnv(gym.Env[str, Any]):
         self._totals = CostTotals()
         self._episode_components = dict.fromkeys(COMPONENTS, 0.0)
         self._retries_left = self.max_retries if self.invalid_action == "retry" else 0
-        self._frame_times: dict[int, list[float]] = {}
+        self._frame_times: dict[int, list[np.ndarray]] = {}
         self._listened: list[tuple[int, float, float]] = []
         self._done = False
         self._action_context = {
@@ -348,7 +349,7 @@ class CVREnv(gym.Env[str, Any]):
                 frames = remaining
             remaining -= frames
             frames_total += frames
-            times = start + (np.arange(frames) + 0.5) * ((end - start) / frames)
+            times = start + _bin_centres(frames) * ((end - start) / frames)
             header = f"observe video {video.index} [{start:.1f}-{end:.1f} s], {frames} frames"
             if args.focus:
                 header += f', focus "{_short(args.focus, 60)}"'
@@ -357,7 +358,7 @@ class CVREnv(gym.Env[str, Any]):
             except PerceptionError as err:
                 results.append(ToolResult(call, header, notes=notes, error=f"the visual agent failed: {err}"))
                 evidence = None
-            self._frame_times.setdefault(video.index, []).extend(times.tolist())
+            self._frame_times.setdefault(video.index, []).append(times)
             if evidence is not None:
                 kept, dropped = rank_by_focus(evidence, args.focus, self.max_evidence_per_target)
                 if dropped:
@@ -411,7 +412,8 @@ class CVREnv(gym.Env[str, Any]):
         if not self.reward_config.grounding:
             return 0.0
         spans = [(s.video, s.start, s.end) for s in self.task.evidence]
-        return span_coverage(spans, self._listened, self._frame_times)
+        frame_times = {v: np.concatenate(ts).tolist() for v, ts in self._frame_times.items()}
+        return span_coverage(spans, self._listened, frame_times)
 
     # -- misc ---------------------------------------------------------------------------------
     def render(self) -> str | None:
@@ -422,6 +424,14 @@ class CVREnv(gym.Env[str, Any]):
     def close(self) -> None:
         self.perceiver.close()
         super().close()
+
+
+@lru_cache(maxsize=512)
+def _bin_centres(n: int) -> np.ndarray:
+    """0.5, 1.5, ... n - 0.5: frame times sit at the centres of n equal bins of the window."""
+    centres = np.arange(n) + 0.5
+    centres.flags.writeable = False
+    return centres
 
 
 def _stable_int(value: Any) -> int:

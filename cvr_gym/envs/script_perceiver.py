@@ -96,13 +96,14 @@ class ScriptPerceiver:
         track = _index(task)[video - 1].visual
         if not track.items:
             return []
-        inside = (track.starts[:, None] <= times[None, :]) & (times[None, :] <= track.ends[:, None])
-        hits = np.flatnonzero(inside.any(axis=1))
+        # times are sorted: an item is seen iff the first time at or after its start is <= its end.
+        first = np.searchsorted(times, track.starts, side="left")
+        last = np.searchsorted(times, track.ends, side="right") - 1
         out = []
-        for i in hits:
-            seen = times[inside[i]]
+        for i in np.flatnonzero(first <= last).tolist():
             item = track.items[i]
-            out.append(Evidence(video, float(seen[0]), float(seen[-1]), item.kind, item.content, item.attributes))
+            out.append(Evidence(video, float(times[first[i]]), float(times[last[i]]), item.kind, item.content,
+                                item.attributes))
         return self._perturb(out, task, rng) if self.noise.active else out
 
     def listen(self, task: Task, video: int, start: float, end: float, focus: str,
