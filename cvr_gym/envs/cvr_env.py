@@ -92,7 +92,9 @@ class CVREnv(gym.Env[str, Any]):
     (running sums), ``reward_components``, ``episode_reward_components``, ``termination_reason``,
     ``score`` (at ``answer``), ``evidence`` (the records returned this step) and
     ``action_context`` (video count, durations, answer type: pass it to
-    ``action_space.sample(mask=...)`` for calls that fit the task).
+    ``action_space.sample(mask=...)`` for calls that fit the task). The reset info also holds
+    ``task``: the question, options, answer type and videos as structured data for programmatic
+    agents (the same facts the prompt states).
 
     ## Arguments
 
@@ -113,6 +115,8 @@ class CVREnv(gym.Env[str, Any]):
       ``"terminate"`` (end the episode), or ``"retry"`` (the first ``max_retries`` invalid actions
       cost neither a step nor a penalty; after that, as ``"feedback"``).
     - ``render_mode``: ``"ansi"`` returns the episode transcript as text.
+    - ``privileged_info``: add the gold ``evidence_spans`` to the reset info (for oracle agents
+      and analysis; never shown in observations).
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
@@ -138,6 +142,7 @@ class CVREnv(gym.Env[str, Any]):
         invalid_action: InvalidActionPolicy = "feedback",
         max_retries: int = 2,
         render_mode: str | None = None,
+        privileged_info: bool = False,
     ):
         from cvr_gym.envs.script_perceiver import ScriptPerceiver
 
@@ -164,6 +169,7 @@ class CVREnv(gym.Env[str, Any]):
         self.invalid_action = invalid_action
         self.max_retries = int(max_retries)
         self.render_mode = render_mode
+        self.privileged_info = bool(privileged_info)
 
         self.action_space = ToolCallSpace(max_videos=max_videos, max_duration=max_duration,
                                           max_frames_per_target=max_frames_per_target, max_targets=max_targets)
@@ -214,7 +220,13 @@ class CVREnv(gym.Env[str, Any]):
         obs = format_prompt(task, self.max_steps, self.frame_budget)
         self._transcript = [obs]
         info = {"task_id": task.id, "family": task.family, "step": 0, "group_id": group_id,
-                "action_context": self._context(), "totals": self._totals.to_dict()}
+                "action_context": self._context(), "totals": self._totals.to_dict(),
+                "task": {"question": task.question, "options": list(task.options),
+                         "answer_type": task.answer_type, "answer_video": task.answer_video,
+                         "videos": [{"index": v.index, "duration": v.duration, "fps": v.fps,
+                                     "has_audio": v.has_audio} for v in task.videos]}}
+        if self.privileged_info:
+            info["evidence_spans"] = [s.model_dump() for s in task.evidence]
         return obs, info
 
     # -- one step -----------------------------------------------------------------------------
