@@ -1,0 +1,380 @@
+"""The real world's perceiver: decodes video files with PyAV and runs perception backends.
+
+``observe`` decodes the frames nearest to the env's sampled times, has the visual backend
+describe each frame, and merges the per-frame records: a (kind, content) pair seen on
+consecutive sampled frames becomes one :class:`~cvr_gym.core.evidence.Evidence` from the first
+to the last of those frame times. That is the shape the script perceiver returns for a script
+item (first to last sampled time inside its span); a record that disappears and comes back is
+reported twice, as two script items would be. ``listen`` decodes the audio window (mono, 16 kHz)
+and has the audio backend report speech and sounds with absolute times.
+
+Caching, so that the rollouts of a GRPO group (same task, often the same calls) neither decode
+nor perceive twice: decoded frames are keyed by (file, time, size), perception results by
+(file, times or window, backend, focus); the focus is left out of the key for backends whose
+output ignores it (``uses_focus = False``). Both are bounded LRUs in a
+:class:`PerceptionCache`, by default one shared by every perceiver of the process; files are
+identified by path, modification time and size, so an edited file is never served stale.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cvr_gym.core.evidence import EVIDENCE_KINDS, Evidence
+from cvr_gym.core.suites import Suite
+from cvr_gym.core.tasks import Task
+from cvr_gym.envs.perceiver import PerceptionError
+from cvr_gym.perception.decode import MediaError, MediaInfo, ReaderCache, check_file, file_key
+from cvr_gym.perception.registry import audio_backend, visual_backend
+
+
+@dataclass
+class PerceiverStats:
+    """Counters of one perceiver: calls, cache hits, frames decoded and time spent (seconds)."""
+
+    observe_calls: int = 0
+    listen_calls: int = 0
+    cache_hits: int = 0
+    frame_cache_hits: int = 0
+    frames_decoded: int = 0
+    decode_seconds: float = 0.0
+    perception_seconds: float = 0.0
+    retries: int = 0
+    failures: int = 0
+
+    @property
+    def calls(self) -> int:
+        return self.observe_calls + self.listen_calls
+
+    def to_dict(self) -> dict[str, float]:
+        return {"calls": self.calls, **asdict(self)}
+
+
+class LRUCache:
+    """A thread-safe LRU map bounded by total weight (``weigh(value)``, 1 per entry by default)."""
+
+    def __init__(self, max_weight: float, weigh: Callable[[Any], float] | None = None):
+        self.max_weight = float(max_weight)
+        self._weigh = weigh or (lambda _: 1.0)
+        self._data: OrderedDict[Hashable, tuple[Any, float]] = OrderedDict()
+        self._weight = 0.0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any | None:
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is None:
+                return None
+            self._data.move_to_end(key)
+            return hit[0]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        w = float(self._weigh(value))
+        if w > self.max_weight:
+            return
+        with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self._weight -= old[1]
+            self._data[key] = (value, w)
+            self._weight += w
+            while self._weight > self.max_weight and self._data:
+                _, (_, ow) = self._data.popitem(last=False)
+                self._weight -= ow
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._weight = 0.0
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class PerceptionCache:
+    """Decoded frames and perception results, shareable between perceivers.
+
+    Arguments:
+        max_results: perception results kept (one per distinct call).
+        max_frame_mb: megabytes of decoded frames kept.
+    """
+
+    def __init__(self, max_results: int = 1024, max_frame_mb: float = 96.0):
+        self.results = LRUCache(max_results)
+        self.frames = LRUCache(max_frame_mb * 2**20, weigh=lambda a: a.nbytes)
+
+    def clear(self) -> None:
+        self.results.clear()
+        self.frames.clear()
+
+
+_SHARED_CACHE: PerceptionCache | None = None
+_SHARED_LOCK = threading.Lock()
+# Files that passed validation, keyed by (path, mtime, size): a group of resets checks once.
+_VALID: dict[tuple, MediaInfo] = {}
+
+
+def shared_cache() -> PerceptionCache:
+    """The process-wide cache used by perceivers created with ``cache="shared"``."""
+    global _SHARED_CACHE
+    with _SHARED_LOCK:
+        if _SHARED_CACHE is None:
+            _SHARED_CACHE = PerceptionCache()
+        return _SHARED_CACHE
+
+
+class VideoPerceiver:
+    """Answers ``observe``/``listen`` by decoding real files and running perception backends.
+
+    Arguments:
+        visual: a visual backend spec (``"offline"``, ``"hf:MODEL"``, ``"openai:URL"``) or object.
+        audio: an audio backend spec or object.
+        visual_options, audio_options: keyword arguments for the backends.
+        max_side: frames are scaled down so their longest side is at most this many pixels.
+        cache: ``"shared"`` (the process-wide :func:`shared_cache`, default), ``"private"`` (a
+            cache of this perceiver's own, sized by ``cache_size`` and ``frame_cache_mb``), or a
+            :class:`PerceptionCache` to share explicitly.
+        cache_size: perception results kept by a private cache.
+        frame_cache_mb: megabytes of decoded frames kept by a private cache.
+        retries: extra attempts after a backend call raises (decoding is not retried).
+        retry_delay: seconds to wait before each retry.
+        max_open_files: containers kept open at once (LRU); all are closed by :meth:`close`.
+        seek_gap: sampled times further apart than this many seconds are decoded after separate
+            seeks instead of decoding the frames in between.
+
+    ``stats`` holds :class:`PerceiverStats` (calls, cache hits, decode and perception seconds).
+    """
+
+    name = "video"
+
+    def __init__(self, visual: Any = "offline", audio: Any = "offline",
+                 visual_options: dict[str, Any] | None = None, audio_options: dict[str, Any] | None = None,
+                 max_side: int = 640, cache: str | PerceptionCache = "shared", cache_size: int = 1024,
+                 frame_cache_mb: float = 96.0, retries: int = 1, retry_delay: float = 0.0,
+                 max_open_files: int = 8, seek_gap: float = 2.0):
+        self.visual = visual_backend(visual, visual_options)
+        self.audio = audio_backend(audio, audio_options)
+        self.max_side = int(max_side)
+        if isinstance(cache, PerceptionCache):
+            self.cache = cache
+        elif cache == "shared":
+            self.cache = shared_cache()
+        elif cache == "private":
+            self.cache = PerceptionCache(cache_size, frame_cache_mb)
+        else:
+            raise ValueError(f"cache must be 'shared', 'private' or a PerceptionCache, got {cache!r}")
+        if retries < 0:
+            raise ValueError(f"retries must be >= 0, got {retries}")
+        self.retries = int(retries)
+        self.retry_delay = float(retry_delay)
+        self.stats = PerceiverStats()
+        self._readers = ReaderCache(max_open_files, max_side=self.max_side, seek_gap=seek_gap)
+        # Backends without a cache_key are only trusted to agree with themselves.
+        tag = uuid.uuid4().hex[:12]
+        self._visual_key = getattr(self.visual, "cache_key", None) or f"{self.visual.name}#{tag}"
+        self._audio_key = getattr(self.audio, "cache_key", None) or f"{self.audio.name}#{tag}"
+        self._task: Task | None = None
+        self._files: dict[int, tuple[Path, str]] = {}
+
+    # -- reset --------------------------------------------------------------------------------
+    def load_task(self, task: Task, suite: Suite) -> None:
+        """Check every video file of ``task``; raise :class:`MediaError` naming the bad one."""
+        files: dict[int, tuple[Path, str]] = {}
+        for v in task.videos:
+            where = f"task {task.id!r}, video {v.index}"
+            if not v.path:
+                raise MediaError(f"<{where}>", "has no file path; the real env needs a file for every video")
+            try:
+                path = suite.resolve_path(v.path)
+            except ValueError as err:
+                raise MediaError(v.path, f"{err} ({where})") from None
+            try:
+                self._validate(path)
+            except MediaError as err:
+                raise MediaError(path, f"{err.problem} ({where})") from None
+            files[v.index] = (path, v.path)
+        self._task, self._files = task, files
+
+    def _validate(self, path: Path) -> None:
+        check_file(path)
+        key = file_key(path)
+        if key in _VALID:
+            return
+        reader = self._readers.get(path)
+        reader.validate()
+        if len(_VALID) >= 100_000:
+            _VALID.clear()
+        _VALID[key] = reader.info
+
+    def media_info(self, video: int) -> MediaInfo:
+        """What the current task's video ``video`` holds (duration, size, fps, audio)."""
+        path, _ = self._file(self._task, video)
+        return self._readers.get(path).info
+
+    # -- tools --------------------------------------------------------------------------------
+    def observe(self, task: Task, video: int, times: np.ndarray, focus: str,
+                rng: np.random.Generator) -> list[Evidence]:
+        self.stats.observe_calls += 1
+        path, shown = self._file(task, video)
+        times_list = [float(t) for t in np.asarray(times, dtype=np.float64).ravel()]
+        fkey = self._key(path, shown)
+        focus_key = focus if getattr(self.visual, "uses_focus", True) else None
+        rkey = ("observe", fkey, tuple(round(t, 4) for t in times_list), self._visual_key, focus_key, self.max_side)
+        cached = self.cache.results.get(rkey)
+        if cached is not None:
+            self.stats.cache_hits += 1
+            return _copies(cached, video)
+        frames = self._frames(path, shown, fkey, times_list)
+        per_frame = self._call(self.visual, "describe", frames, times_list, focus)
+        if not isinstance(per_frame, (list, tuple)) or len(per_frame) != len(frames):
+            self.stats.failures += 1
+            raise PerceptionError(f"the {self.visual.name} visual backend returned "
+                                  f"{_count(per_frame)} results for {len(frames)} frames")
+        merged = merge_frames([_checked(r, self.visual.name) for r in per_frame], times_list)
+        self.cache.results.put(rkey, merged)
+        return _copies(merged, video)
+
+    def listen(self, task: Task, video: int, start: float, end: float, focus: str,
+               rng: np.random.Generator) -> list[Evidence]:
+        self.stats.listen_calls += 1
+        path, shown = self._file(task, video)
+        fkey = self._key(path, shown)
+        focus_key = focus if getattr(self.audio, "uses_focus", True) else None
+        rkey = ("listen", fkey, round(float(start), 3), round(float(end), 3), self._audio_key, focus_key)
+        cached = self.cache.results.get(rkey)
+        if cached is not None:
+            self.stats.cache_hits += 1
+            return _copies(cached, video)
+        t0 = time.perf_counter()
+        try:
+            reader = self._readers.get(path)
+            if not reader.has_audio:
+                raise PerceptionError(f"video {video} ({shown}) has no audio track")
+            samples = reader.audio(start, end)
+        except MediaError as err:
+            raise PerceptionError(f"could not read the audio of video {video} ({shown}): {err.problem}") from None
+        finally:
+            self.stats.decode_seconds += time.perf_counter() - t0
+        records: list[Evidence] = []
+        if samples.size:
+            out = self._call(self.audio, "transcribe", samples, float(start), focus)
+            for ev in _checked(out, self.audio.name):
+                s, e = max(float(start), ev.start), min(float(end), ev.end)
+                records.append(Evidence(0, s, max(s, e), ev.kind, ev.content, dict(ev.attributes), ev.confidence))
+        self.cache.results.put(rkey, records)
+        return _copies(records, video)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _file(self, task: Task | None, video: int) -> tuple[Path, str]:
+        if task is None or task is not self._task:
+            raise PerceptionError("the perceiver has not loaded this task (call load_task at reset)")
+        try:
+            return self._files[video]
+        except KeyError:
+            raise PerceptionError(f"there is no video {video}") from None
+
+    @staticmethod
+    def _key(path: Path, shown: str) -> tuple:
+        try:
+            return file_key(path)
+        except OSError as err:
+            raise PerceptionError(f"the file of {shown} cannot be read any more ({err.strerror})") from None
+
+    def _frames(self, path: Path, shown: str, fkey: tuple, times: list[float]) -> list[np.ndarray]:
+        keys = [(fkey, round(t, 4), self.max_side) for t in times]
+        found = {k: self.cache.frames.get(k) for k in dict.fromkeys(keys)}
+        missing = [k for k, v in found.items() if v is None]
+        self.stats.frame_cache_hits += len(found) - len(missing)
+        if missing:
+            t0 = time.perf_counter()
+            try:
+                decoded = self._readers.get(path).frames_at([k[1] for k in missing])
+            except MediaError as err:
+                raise PerceptionError(f"could not decode {shown}: {err.problem}") from None
+            finally:
+                self.stats.decode_seconds += time.perf_counter() - t0
+            self.stats.frames_decoded += len(missing)
+            for k, frame in zip(missing, decoded):
+                frame.flags.writeable = False  # shared through the cache: nobody may edit it
+                found[k] = frame
+                self.cache.frames.put(k, frame)
+        return [found[k] for k in keys]
+
+    def _call(self, backend: Any, method: str, *args: Any) -> Any:
+        fn = getattr(backend, method)
+        attempts = 1 + self.retries
+        t0 = time.perf_counter()
+        try:
+            for attempt in range(attempts):
+                try:
+                    return fn(*args)
+                except Exception as err:  # any backend failure goes back to the agent as text
+                    last = err
+                    if attempt + 1 < attempts:
+                        self.stats.retries += 1
+                        if self.retry_delay:
+                            time.sleep(self.retry_delay)
+            self.stats.failures += 1
+            detail = str(last) or type(last).__name__
+            raise PerceptionError(f"the {backend.name} backend failed after {attempts} attempt(s): {detail}") from last
+        finally:
+            self.stats.perception_seconds += time.perf_counter() - t0
+
+    def close(self) -> None:
+        """Close every open container (the caches stay: they may be shared)."""
+        self._readers.close()
+
+
+def merge_frames(per_frame: list[list[Evidence]], times: list[float]) -> list[Evidence]:
+    """Merge per-frame records: runs of consecutive frames with the same (kind, content) become one.
+
+    Records keep the attributes of their first frame and the highest confidence seen; the
+    result is ordered by first time seen. ``video`` is left 0.
+    """
+    order = sorted(range(len(times)), key=times.__getitem__)
+    out: list[Evidence] = []
+    live: dict[tuple[str, str], Evidence] = {}
+    for i in order:
+        t = times[i]
+        now: dict[tuple[str, str], Evidence] = {}
+        for rec in per_frame[i]:
+            key = (rec.kind, rec.content)
+            if key in now:
+                continue
+            ev = live.get(key)
+            if ev is None:
+                ev = Evidence(0, t, t, rec.kind, rec.content, dict(rec.attributes), float(rec.confidence))
+                out.append(ev)
+            else:
+                ev.end = t
+                ev.confidence = max(ev.confidence, float(rec.confidence))
+            now[key] = ev
+        live = now
+    return out
+
+
+def _checked(records: Any, backend: str) -> list[Evidence]:
+    if not isinstance(records, (list, tuple)):
+        raise PerceptionError(f"the {backend} backend returned {type(records).__name__}, not a list of Evidence")
+    for r in records:
+        if not isinstance(r, Evidence) or r.kind not in EVIDENCE_KINDS or not isinstance(r.content, str):
+            raise PerceptionError(f"the {backend} backend returned an invalid record: {r!r}")
+    return list(records)
+
+
+def _copies(records: list[Evidence], video: int) -> list[Evidence]:
+    return [Evidence(video, ev.start, ev.end, ev.kind, ev.content, dict(ev.attributes), ev.confidence)
+            for ev in records]
+
+
+def _count(value: Any) -> str:
+    return str(len(value)) if isinstance(value, (list, tuple)) else type(value).__name__
