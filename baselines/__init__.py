@@ -1,0 +1,16 @@
+"""Reference agents for cvr_gym: random, single-pass, oracle (and heuristic, checkpoint, LLM).
+
+Make one from a spec with :func:`make_agent` (``"random"``, ``"single-pass:32"``, ``"oracle"``,
+...). Every agent follows the :class:`Agent` protocol: ``reset(obs, info, seed=None)``,
+``act(obs, info) -> action``, ``name``.
+"""
+
+from baselines.base import Agent, Limits
+from baselines.oracle import OracleAgent
+from baselines.random_agent import RandomAgent
+from baselines.registry import available_agents, make_agent, needs_privileged_info, parse_spec, register_agent
+from baselines.single_pass import SinglePassAgent
+
+
+__all__ = ["Agent", "Limits", "OracleAgent", "RandomAgent", "SinglePassAgent",
+           "available_agents", "make_agent", "needs_privileged_info", "parse_spec", "register_agent"]

@@ -1,0 +1,143 @@
+"""``cvr-gym eval``: run an agent over a suite split, write one JSON line per episode, summarise."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval", help="evaluate an agent on a suite split (JSONL results, per-family table)",
+        description="Run an agent for N episodes over a suite split and write one JSON record per episode "
+                    "(actions, observations, rewards, score, costs), flushed per episode. Episodes are chosen "
+                    "deterministically from --seed; --resume skips episodes already in --out. Ends with a "
+                    "per-family table of mean score and costs.")
+    p.add_argument("--env", default="CVRSim-v0", help="env id (default CVRSim-v0)")
+    p.add_argument("--agent", default="single-pass",
+                   help="agent spec: random, single-pass[:FRAMES], oracle, heuristic, checkpoint:PATH, llm:MODEL "
+                        "(default single-pass)")
+    p.add_argument("--suite", default="default", help="bundled suite name or JSONL path (default: default)")
+    p.add_argument("--split", default="test", help="train, val, test or all (default test)")
+    p.add_argument("--episodes", type=int, default=None,
+                   help="number of episodes (default: one per task; more wrap around the split)")
+    p.add_argument("--seed", type=int, default=0, help="seed for task order, env and agent (default 0)")
+    p.add_argument("--out", default=None, help="results file (JSONL); without it nothing is written")
+    p.add_argument("--num-envs", type=int, default=1,
+                   help="episodes run at a time through a Gymnasium vector env (default 1: no vector env)")
+    p.add_argument("--vector", choices=("async", "sync"), default="async",
+                   help="vector env kind when --num-envs > 1 (default async)")
+    p.add_argument("--resume", action="store_true", help="keep the episodes already in --out and run the rest")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+    p.add_argument("--render", choices=("ansi",), default=None, help="print each episode's transcript")
+    p.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra gym.make argument (VALUE parsed as JSON when it can be), repeatable, "
+                        "e.g. --env-arg frame_budget=512 --env-arg 'reward={\"cost\": 0.2}'")
+    p.add_argument("--no-observations", action="store_true", help="leave observation texts out of the records")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def parse_env_args(items: list[str]) -> dict[str, Any]:
+    """``["frame_budget=512", "families=[\"CC\"]"]`` -> ``{"frame_budget": 512, "families": ["CC"]}``."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--env-arg takes KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from cvr_gym.evaluation.results import ResultsWriter, record_key
+    from cvr_gym.evaluation.runner import EvalConfig, plan, run_episodes
+    from cvr_gym.evaluation.summary import summarise, summary_table
+
+    if args.resume and not args.out:
+        print("error: --resume needs --out", file=sys.stderr)
+        return 2
+    if args.num_envs < 1 or (args.episodes is not None and args.episodes < 0):
+        print("error: --num-envs must be at least 1 and --episodes non-negative", file=sys.stderr)
+        return 2
+    try:
+        config = EvalConfig(
+            env_id=args.env, agent=args.agent, suite=args.suite,
+            split=None if args.split in ("all", "none", "") else args.split,
+            episodes=args.episodes, seed=args.seed, num_envs=args.num_envs, vector_mode=args.vector,
+            env_args=parse_env_args(args.env_arg), render_mode=args.render,
+            keep_observations=not args.no_observations)
+        episodes = plan(config)
+        from baselines import make_agent
+
+        make_agent(config.agent, config.seed)  # fail early on an unknown or unavailable agent
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+    wanted = {ep.key for ep in episodes}
+    writer = ResultsWriter(args.out, resume=args.resume) if args.out else None
+    records: list[dict[str, Any]] = []
+    try:
+        if writer is not None and writer.existing:
+            other = {(r.get("agent"), r.get("env_id")) for r in writer.existing} - {(config.agent, config.env_id)}
+            if other:
+                print(f"error: {args.out} holds results of other runs {sorted(map(str, other))}; "
+                      f"use another --out", file=sys.stderr)
+                return 2
+            records = [r for r in writer.existing if record_key(r) in wanted]
+        todo = [ep for ep in episodes if writer is None or ep.key not in writer.done]
+        records.extend(_play(config, todo, writer, len(episodes), len(episodes) - len(todo), args))
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        if writer is not None:
+            writer.close()
+
+    records.sort(key=lambda r: r["episode"])
+    summary = summarise(records)
+    failed = [r for r in records if r.get("error")]
+    if failed:
+        print(f"warning: {len(failed)} episode(s) ended with an agent error, e.g. {failed[0]['error']}",
+              file=sys.stderr)
+    if args.json:
+        print(json.dumps({"env": config.env_id, "agent": config.agent, "suite": config.suite,
+                          "split": config.split, "seed": config.seed, "episodes": len(records),
+                          "out": args.out, "families": summary}, indent=2))
+    else:
+        from rich.console import Console
+
+        title = (f"{config.agent} on {config.env_id}, suite {config.suite}, split {config.split or 'all'}, "
+                 f"{len(records)} episodes, seed {config.seed}")
+        Console().print(summary_table(summary, title))
+    return 0
+
+
+def _play(config: Any, todo: list, writer: Any, total: int, done: int, args: argparse.Namespace) -> list[dict]:
+    from tqdm import tqdm
+
+    from cvr_gym.evaluation.runner import run_episodes
+
+    out = []
+    score_sum = 0.0
+    text_stream = sys.stderr if args.json else sys.stdout
+    with tqdm(total=total, initial=done, desc=config.agent, unit="ep", file=sys.stderr,
+              disable=args.no_progress, dynamic_ncols=True) as bar:
+        for result in run_episodes(config, todo):
+            record = result.record
+            if writer is not None:
+                writer.write(record)
+            out.append(record)
+            score_sum += record.get("score") or 0.0
+            bar.update(1)
+            bar.set_postfix(score=f"{score_sum / len(out):.3f}", refresh=False)
+            if args.render and result.transcript:
+                tqdm.write(f"=== episode {record['episode']} · task {record['task_id']} ({record['family']}) · "
+                           f"score {record['score']} ===\n{result.transcript}\n", file=text_stream)
+    return out

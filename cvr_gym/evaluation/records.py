@@ -1,0 +1,102 @@
+"""The result record of one episode: what was done, seen, scored and spent."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from cvr_gym.evaluation.episodes import EpisodeSpec
+
+COST_KEYS = ("frames", "visual_tokens", "audio_seconds", "latency_s", "tool_calls", "steps", "invalid_actions")
+
+
+def jsonable(value: Any) -> Any:
+    """A plain JSON form of an action or info value (ToolCalls, tuples, numpy scalars, ...)."""
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        return jsonable(value.to_dict())
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return repr(value)
+
+
+class EpisodeRecorder:
+    """Collects one episode as it is played and builds its record.
+
+    Arguments:
+        spec: the planned episode.
+        agent_spec: the agent spec the run was asked for (``"single-pass:32"``).
+        agent_name: the agent's own name.
+        env_id: the env id (``"CVRSim-v0"``).
+        obs: the reset observation (the prompt).
+        keep_observations: store every observation text in the record (default True).
+    """
+
+    def __init__(self, spec: EpisodeSpec, agent_spec: str, agent_name: str, env_id: str, obs: str,
+                 keep_observations: bool = True):
+        self.spec = spec
+        self.agent_spec = agent_spec
+        self.agent_name = agent_name
+        self.env_id = env_id
+        self.keep_observations = keep_observations
+        self.actions: list[Any] = []
+        self.tool_calls: list[Any] = []
+        self.parse_errors: list[str | None] = []
+        self.observations: list[str] = [obs] if keep_observations else []
+        self.rewards: list[float] = []
+        self.started = time.perf_counter()
+        self.error: str | None = None
+        self.transcript: str | None = None
+
+    def step(self, action: Any, obs: str, reward: float, info: dict[str, Any]) -> None:
+        self.actions.append(jsonable(action))
+        self.tool_calls.append(jsonable(info.get("tool_calls", [])))
+        self.parse_errors.append(info.get("parse_error"))
+        if self.keep_observations:
+            self.observations.append(obs)
+        self.rewards.append(float(reward))
+
+    def finish(self, info: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
+        """The record, from the last step's info (``reason`` overrides its termination reason)."""
+        totals = info.get("totals") or {}
+        costs = {k: jsonable(totals.get(k, 0)) for k in COST_KEYS}
+        costs["calls_by_tool"] = jsonable(totals.get("calls_by_tool", {}))
+        costs["wall_time_s"] = round(time.perf_counter() - self.started, 6)
+        score = info.get("score")
+        record = {
+            "episode": self.spec.index,
+            "task_id": self.spec.task_id,
+            "family": self.spec.family,
+            "seed": self.spec.seed,
+            "env_seed": self.spec.env_seed,
+            "agent_seed": self.spec.agent_seed,
+            "agent": self.agent_spec,
+            "agent_name": self.agent_name,
+            "env_id": self.env_id,
+            "score": None if score is None else float(score),
+            "return": float(sum(self.rewards)),
+            "reward_components": jsonable(info.get("episode_reward_components", {})),
+            "termination_reason": reason or info.get("termination_reason"),
+            "costs": costs,
+            "actions": self.actions,
+            "tool_calls": self.tool_calls,
+            "parse_errors": self.parse_errors,
+            "observations": self.observations,
+        }
+        if self.error:
+            record["error"] = self.error
+        self.transcript = info.get("transcript")
+        return record
+
+
+def record_line(record: dict[str, Any]) -> str:
+    """One JSONL line for a record (UTF-8 text kept as is)."""
+    return json.dumps(record, ensure_ascii=False, allow_nan=False)

@@ -1,0 +1,97 @@
+"""Results files: one JSON record per line, appended and flushed per episode, readable after a crash."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TextIO
+
+from cvr_gym.evaluation.records import record_line
+
+
+def record_key(record: dict[str, Any]) -> tuple[int, str, int]:
+    """(episode index, task id, seed): what identifies an episode of a run."""
+    return (int(record["episode"]), str(record["task_id"]), int(record["seed"]))
+
+
+def read_results(path: str | Path, strict: bool = False) -> list[dict[str, Any]]:
+    """The records of a results file.
+
+    Lines that are not complete JSON objects (a line cut by an interrupted write) are skipped,
+    unless ``strict``, which raises ``ValueError`` naming the line. Later duplicates of an episode
+    key are dropped.
+    """
+    records, seen = [], set()
+    with Path(path).open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                key = record_key(record)
+            except (ValueError, KeyError, TypeError) as err:
+                if strict:
+                    raise ValueError(f"{path}:{lineno}: not a result record ({err})") from None
+                continue
+            if key not in seen:
+                seen.add(key)
+                records.append(record)
+    return records
+
+
+class ResultsWriter:
+    """Append records to a JSONL file, one line each, flushed (and fsynced) per record.
+
+    With ``resume=True`` the complete records already in the file are kept (a cut last line and
+    duplicates are removed by rewriting the file first) and :attr:`done` holds their keys; without
+    it the file is started afresh.
+
+    Arguments:
+        path: the results file.
+        resume: keep and skip episodes already in the file.
+        fsync: also ``os.fsync`` after each record (survives a machine crash, not only a killed run;
+            flushing alone survives a killed or interrupted run).
+    """
+
+    def __init__(self, path: str | Path, resume: bool = False, fsync: bool = False):
+        self.path = Path(path)
+        self.fsync = fsync
+        self.existing: list[dict[str, Any]] = []
+        if resume and self.path.is_file():
+            self.existing = read_results(self.path)
+            self._rewrite(self.existing)
+        elif self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.done: set[tuple[int, str, int]] = {record_key(r) for r in self.existing}
+        self._fh: TextIO = self.path.open("a" if resume else "w", encoding="utf-8")
+
+    def _rewrite(self, records: Iterable[dict[str, Any]]) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            for r in records:
+                fh.write(record_line(r) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+
+    def write(self, record: dict[str, Any]) -> None:
+        key = record_key(record)
+        if key in self.done:
+            return
+        self._fh.write(record_line(record) + "\n")
+        self._fh.flush()
+        if self.fsync:
+            os.fsync(self._fh.fileno())
+        self.done.add(key)
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+    def __enter__(self) -> "ResultsWriter":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

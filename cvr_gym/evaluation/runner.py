@@ -1,0 +1,247 @@
+"""Run evaluation episodes: sequentially in one env, or K at a time in a Gymnasium vector env.
+
+Every episode resets with its own seeds and task (see :mod:`~cvr_gym.evaluation.episodes`) and
+re-seeds its agent, so results do not depend on scheduling: a vector run equals a sequential run
+with the same seed, record for record (wall times aside).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+
+from cvr_gym.evaluation.episodes import EpisodeSpec, plan_episodes
+from cvr_gym.evaluation.records import EpisodeRecorder
+from cvr_gym.evaluation.vector import EpisodeSlot, unpack_infos
+
+
+@dataclass
+class EvalConfig:
+    """What to evaluate and how.
+
+    Arguments:
+        env_id: a registered env id (``"CVRSim-v0"``, ``"CVRReal-v0"``).
+        agent: an agent spec for :func:`baselines.make_agent` (``"single-pass:32"``).
+        suite: a bundled suite name or a JSONL path.
+        split: ``"train"``, ``"val"``, ``"test"`` or ``None`` (all).
+        episodes: how many episodes (``None``: one per task of the split).
+        seed: the run's seed (task order, env and agent seeds).
+        num_envs: episodes run at a time; above 1 a Gymnasium vector env is used.
+        vector_mode: ``"async"`` (subprocesses) or ``"sync"`` (one process).
+        env_args: extra keyword arguments for ``gym.make``.
+        render_mode: ``"ansi"`` to collect each episode's transcript.
+        keep_observations: store observation texts in the records.
+    """
+
+    env_id: str = "CVRSim-v0"
+    agent: str = "single-pass"
+    suite: str = "default"
+    split: str | None = "test"
+    episodes: int | None = None
+    seed: int = 0
+    num_envs: int = 1
+    vector_mode: Literal["async", "sync"] = "async"
+    env_args: dict[str, Any] = field(default_factory=dict)
+    render_mode: str | None = None
+    keep_observations: bool = True
+
+    def env_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``gym.make`` (privileged info switched on for agents that need it)."""
+        from baselines import needs_privileged_info
+
+        kwargs: dict[str, Any] = {"suite": self.suite, "split": self.split}
+        if needs_privileged_info(self.agent):
+            kwargs["privileged_info"] = True
+        if self.render_mode:
+            kwargs["render_mode"] = self.render_mode
+        kwargs.update(self.env_args)
+        return kwargs
+
+
+@dataclass
+class EpisodeResult:
+    """A finished episode: its record and, when rendering, its transcript."""
+
+    record: dict[str, Any]
+    transcript: str | None = None
+
+
+def make_env(config: EvalConfig) -> gym.Env:
+    import cvr_gym  # noqa: F401  (registers the envs)
+
+    return gym.make(config.env_id, **config.env_kwargs())
+
+
+def suite_tasks(config: EvalConfig) -> list[tuple[str, str]]:
+    """``(task_id, family)`` of every task the env will offer, in suite order."""
+    from cvr_gym.core.suites import load_suite
+
+    suite = load_suite(config.suite, split=config.split, families=config.env_args.get("families"))
+    return [(t.id, t.family) for t in suite]
+
+
+def plan(config: EvalConfig) -> list[EpisodeSpec]:
+    """The run's episodes (all of them, including any already done)."""
+    tasks = suite_tasks(config)
+    return plan_episodes(tasks, len(tasks) if config.episodes is None else config.episodes, config.seed)
+
+
+def run_episodes(config: EvalConfig, episodes: Sequence[EpisodeSpec]) -> Iterator[EpisodeResult]:
+    """Play ``episodes`` and yield each result as it finishes (in vector runs, not in order)."""
+    if not episodes:
+        return
+    if config.num_envs <= 1:
+        yield from _run_sequential(config, episodes)
+    else:
+        yield from _run_vector(config, episodes)
+
+
+# -- sequential -----------------------------------------------------------------------------------
+
+def _run_sequential(config: EvalConfig, episodes: Iterable[EpisodeSpec]) -> Iterator[EpisodeResult]:
+    from baselines import make_agent
+
+    env = make_env(config)
+    try:
+        agent = make_agent(config.agent, config.seed, env.action_space)
+        for ep in episodes:
+            obs, info = env.reset(seed=ep.env_seed, options={"task_id": ep.task_id})
+            rec = EpisodeRecorder(ep, config.agent, agent.name, config.env_id, obs, config.keep_observations)
+            action = _first_action(agent, rec, obs, info, ep)
+            while action is not _FAILED:
+                obs, reward, terminated, truncated, info = env.step(action)
+                rec.step(action, obs, reward, info)
+                if terminated or truncated:
+                    break
+                action = _next_action(agent, rec, obs, info)
+            record = rec.finish(info, reason="agent_error" if rec.error else None)
+            yield EpisodeResult(record, rec.transcript)
+    finally:
+        env.close()
+
+
+_FAILED = object()
+
+
+def _first_action(agent: Any, rec: EpisodeRecorder, obs: str, info: dict, ep: EpisodeSpec) -> Any:
+    try:
+        agent.reset(obs, info, seed=ep.agent_seed)
+    except Exception as err:  # an agent bug ends its episode, not the run
+        rec.error = f"{type(err).__name__}: {err}"
+        return _FAILED
+    return _next_action(agent, rec, obs, info)
+
+
+def _next_action(agent: Any, rec: EpisodeRecorder, obs: str, info: dict) -> Any:
+    try:
+        return agent.act(obs, info)
+    except Exception as err:
+        rec.error = f"{type(err).__name__}: {err}"
+        return _FAILED
+
+
+# -- vector ---------------------------------------------------------------------------------------
+
+def _make_slot(config: EvalConfig, slot: int) -> gym.Env:
+    return EpisodeSlot(make_env(config), slot)
+
+
+def _idle_action() -> Any:
+    from cvr_gym.core.actions import ToolCall
+
+    return ToolCall.answer("A")
+
+
+def _run_vector(config: EvalConfig, episodes: Sequence[EpisodeSpec]) -> Iterator[EpisodeResult]:
+    from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
+
+    from baselines import make_agent
+
+    k = min(config.num_envs, len(episodes))
+    fns = [partial(_make_slot, config, i) for i in range(k)]
+    if config.vector_mode == "sync":
+        venv = SyncVectorEnv(fns, autoreset_mode=AutoresetMode.DISABLED)
+    else:
+        # Observations are Unicode text: no shared memory (it only holds the space's charset).
+        venv = AsyncVectorEnv(fns, shared_memory=False, autoreset_mode=AutoresetMode.DISABLED)
+    queue = iter(episodes)
+    current: list[EpisodeSpec | None] = [None] * k
+    recorders: list[EpisodeRecorder | None] = [None] * k
+    actions: list[Any] = [None] * k
+    try:
+        agents = [make_agent(config.agent, config.seed + i, venv.single_action_space) for i in range(k)]
+        obs_list: list[str] = [""] * k
+        infos: list[dict | None] = [None] * k
+
+        def assign(slots: list[int], first: bool) -> list[EpisodeResult]:
+            """Reset ``slots`` onto their next episodes; return any episode that failed at once."""
+            per_env: list[dict | None] = [None] * k
+            seeds: list[int | None] = [None] * k
+            for i in slots:
+                current[i] = next(queue, None)
+                if current[i] is not None:
+                    per_env[i] = {"task_id": current[i].task_id}
+                    seeds[i] = current[i].env_seed
+            options: dict[str, Any] = {"per_env": per_env}
+            if not first:
+                mask = [False] * k
+                for i in slots:
+                    mask[i] = True
+                options["reset_mask"] = np.array(mask, dtype=np.bool_)
+            obs, info = venv.reset(seed=seeds, options=options)
+            unpacked = unpack_infos(info, k)
+            failed = []
+            for i in slots:
+                ep = current[i]
+                if ep is None:
+                    recorders[i] = None
+                    continue
+                obs_list[i], infos[i] = obs[i], unpacked[i]
+                rec = EpisodeRecorder(ep, config.agent, agents[i].name, config.env_id, obs[i],
+                                      config.keep_observations)
+                recorders[i] = rec
+                actions[i] = _first_action(agents[i], rec, obs[i], unpacked[i], ep)
+                if actions[i] is _FAILED:
+                    failed.append(i)
+            return failed
+
+        def collect(i: int, info: dict) -> EpisodeResult:
+            rec = recorders[i]
+            record = rec.finish(info, reason="agent_error" if rec.error else None)
+            return EpisodeResult(record, rec.transcript)
+
+        pending = assign(list(range(k)), first=True)
+        while True:
+            while pending:  # episodes whose agent failed before stepping
+                for i in pending:
+                    yield collect(i, infos[i])
+                pending = assign(pending, first=False)
+            if all(ep is None for ep in current):
+                break
+            batch = tuple(actions[i] if current[i] is not None else _idle_action() for i in range(k))
+            obs, rewards, terms, truncs, info = venv.step(batch)
+            unpacked = unpack_infos(info, k)
+            finished = []
+            for i in range(k):
+                if current[i] is None:
+                    continue
+                rec = recorders[i]
+                rec.step(actions[i], obs[i], float(rewards[i]), unpacked[i])
+                infos[i] = unpacked[i]
+                if terms[i] or truncs[i]:
+                    finished.append(i)
+                    continue
+                actions[i] = _next_action(agents[i], rec, obs[i], unpacked[i])
+                if actions[i] is _FAILED:
+                    finished.append(i)
+            for i in finished:
+                yield collect(i, infos[i])
+            if finished:
+                pending = assign(finished, first=False)
+    finally:
+        venv.close()

@@ -1,0 +1,63 @@
+"""Per-family summaries of evaluation records, as rows, a rich table or JSON."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+#: Summary columns: (key, header, format). Per episode means: frames, visual tokens, audio
+#: seconds, modelled latency, tool calls, steps.
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("episodes", "n", "{:d}"),
+    ("score", "score", "{:.3f}"),
+    ("frames", "frames", "{:.1f}"),
+    ("visual_tokens", "vis.tok", "{:.0f}"),
+    ("audio_seconds", "audio s", "{:.1f}"),
+    ("latency_s", "lat. s", "{:.2f}"),
+    ("tool_calls", "calls", "{:.2f}"),
+    ("steps", "steps", "{:.2f}"),
+)
+
+
+def episode_score(record: dict[str, Any]) -> float:
+    """The record's score, 0 when the episode ended without an answer."""
+    return float(record.get("score") or 0.0)
+
+
+def _row(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    n = len(records)
+    costs = [r.get("costs") or {} for r in records]
+    row: dict[str, Any] = {"episodes": n, "score": sum(episode_score(r) for r in records) / n}
+    for key in ("frames", "visual_tokens", "audio_seconds", "latency_s", "tool_calls", "steps"):
+        row[key] = sum(float(c.get(key, 0) or 0) for c in costs) / n
+    row["answered"] = sum(1 for r in records if r.get("termination_reason") == "answer") / n
+    return row
+
+
+def summarise(records: Iterable[dict[str, Any]], by: str = "family") -> dict[str, dict[str, Any]]:
+    """Mean score and costs per ``by`` value (family by default) plus an ``ALL`` row."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    everything = []
+    for r in records:
+        groups[str(r.get(by))].append(r)
+        everything.append(r)
+    out = {name: _row(groups[name]) for name in sorted(groups)}
+    if everything:
+        out["ALL"] = _row(everything)
+    return out
+
+
+def summary_table(summary: dict[str, dict[str, Any]], title: str = "", first: str = "family") -> Any:
+    """A :class:`rich.table.Table` of a :func:`summarise` result."""
+    from rich.table import Table
+
+    table = Table(title=title or None)
+    table.add_column(first)
+    for _, header, _ in COLUMNS:
+        table.add_column(header, justify="right")
+    for name, row in summary.items():
+        style = "bold" if name == "ALL" else None
+        table.add_row(name, *(fmt.format(row[key]) for key, _, fmt in COLUMNS), style=style,
+                      end_section=name != "ALL" and list(summary)[-1] == "ALL" and name == list(summary)[-2])
+    return table
