@@ -356,3 +356,47 @@ def test_cli_crossvid(crossvid_root, tmp_path, capsys):
                  "--videos", str(crossvid_root / "videos")]) == 2
     assert main(["import", "crossvid", str(crossvid_root / "QA" / "PI.json"), "-o", str(crossvid_root / "pi.jsonl"),
                  "--task", "PI"]) == 0
+
+
+def test_crossvid_unreadable_video_is_reported(tmp_path):
+    (tmp_path / "videos" / "movie").mkdir(parents=True)
+    (tmp_path / "videos" / "movie" / "broken.mp4").write_bytes(b"not a video at all")
+    make_video(tmp_path / "videos" / "movie" / "ok.mp4", seconds=2)
+    qa = tmp_path / "NC.json"
+    qa.write_text(json.dumps([{"id": 0, "videos": ["movie/broken.mp4", "movie/ok.mp4"], "question": "Which?",
+                               "options": ["A. one", "B. two"], "answer": "A"}]))
+    report = import_crossvid(qa, crossvid_options(tmp_path))
+    assert [p.code for p in report.skipped] == ["unreadable-video"] and "broken.mp4" in report.skipped[0].message
+
+
+def _mutations(record, values=(None, 7, "x", [], {}, [[1, 2]], True)):
+    """The record with each field (and each field of its first nested objects) replaced by junk."""
+    for key in list(record):
+        for value in values:
+            yield {**record, key: value}
+        inner = record[key]
+        if isinstance(inner, dict):
+            for sub in _mutations(inner, values):
+                yield {**record, key: sub}
+        elif isinstance(inner, list) and inner and isinstance(inner[0], dict):
+            for sub in _mutations(inner[0], values):
+                yield {**record, key: [sub, *inner[1:]]}
+
+
+def test_junk_in_any_field_is_a_reported_problem_never_a_crash(crossvid_root):
+    from cvr_gym.importers.agentcvr import convert_record as agentcvr_record
+    from cvr_gym.importers.crossvid import convert_record as crossvid_record
+
+    cases = []
+    for path in sorted(AGENTCVR.rglob("task_0.json")) + sorted(AGENTCVR.rglob("m*_task_0.json")):
+        cases += [(agentcvr_record, SourceRecord(m, path.name, path), ()) for m in _mutations(json.loads(path.read_text()))]
+    options = crossvid_options(crossvid_root)
+    for path in sorted((crossvid_root / "QA").glob("[A-Z]*.json")):
+        first = json.loads(path.read_text())[0]
+        cases += [(crossvid_record, SourceRecord(m, path.name, path), (options,)) for m in _mutations(first)]
+    assert len(cases) > 500
+    for convert, record, extra in cases:
+        try:
+            convert(record, *extra)
+        except RecordError:
+            pass

@@ -182,6 +182,7 @@ class _Script:
         self.dropped: list[str] = []
 
     def add_entry(self, entry: Any, n: int, offset: float = 0.0) -> None:
+        """Add timeline entry ``n`` (``start``/``end``/``visual``/``caption``), shifted back by ``offset``."""
         if not isinstance(entry, Mapping):
             self.dropped.append(f"entry {n} is not an object")
             return
@@ -199,6 +200,7 @@ class _Script:
 
     def add(self, start: float, end: float, visual: Any, caption: Any = None, has_caption: bool = False,
             attributes: dict[str, Any] | None = None) -> None:
+        """Add what is seen (``visual``) and heard (``caption``) from ``start`` to ``end``."""
         self.has_caption_field |= has_caption
         self.last_end = max(self.last_end, end)
         if isinstance(visual, str) and visual.strip():
@@ -207,6 +209,7 @@ class _Script:
         self.items.extend(caption_items(start, end, caption, self.caption_mode))
 
     def video(self, index: int, declared: Any = None) -> dict[str, Any]:
+        """The video as a ``VideoSpec`` dict; ``declared`` is the source's stated duration."""
         if self.dropped:
             shown = "; ".join(self.dropped[:3]) + (f"; ... {len(self.dropped) - 3} more" if len(self.dropped) > 3 else "")
             self.warnings.append(("dropped-entries", f"{self.label}: {len(self.dropped)} timeline entries dropped ({shown})"))
@@ -266,6 +269,7 @@ class _Converter:
             raise RecordError(f"expected a task object, got {type(self.data).__name__}", "not-an-object")
 
     def task(self) -> Converted:
+        """The validated task with the common fields (id, family, source, meta) filled in."""
         fields = getattr(self, f"_{self.kind}")()
         source_id = self.data.get("id", PurePath(self.record.path).stem)
         meta = {"source_type": self.kind, "source_id": source_id, "source_file": self.record.where}
@@ -384,7 +388,10 @@ class _Converter:
                 raise RecordError(f"segment {key}: expected an interval [[start, end], ...], got {parts!r}", "bad-segments")
             parts = [parts] if parts and not isinstance(parts[0], (list, tuple)) else parts
             spans = [as_interval(p, f"segment {key} interval") for p in (parts or [])]
-            for n, entry in enumerate(seg.get("detailed_timeline") or []):
+            timeline = seg.get("detailed_timeline") or []
+            if not isinstance(timeline, list):
+                raise RecordError(f"segment {key}: detailed_timeline is not a list", "bad-segments")
+            for n, entry in enumerate(timeline):
                 script.add_entry(entry, n)
             if not spans:
                 raise RecordError(f"segment {key}: no interval", "bad-segments")

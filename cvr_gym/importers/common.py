@@ -50,6 +50,7 @@ class Problem:
     message: str
 
     def to_dict(self) -> dict[str, str]:
+        """Plain JSON form (for ``--report``)."""
         return {"where": self.where, "kind": self.kind, "code": self.code, "message": self.message}
 
 
@@ -75,6 +76,7 @@ class ImportReport:
 
     @property
     def imported(self) -> int:
+        """Number of tasks imported."""
         return len(self.tasks)
 
     def per_kind(self) -> dict[str, tuple[str, int, int]]:
@@ -90,6 +92,7 @@ class ImportReport:
         return rows
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON form of the whole report (for ``--report``)."""
         return {
             "source": self.source,
             "imported": self.imported,

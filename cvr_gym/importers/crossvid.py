@@ -107,6 +107,7 @@ class _Converter:
         self.sources: list[str] = []
 
     def task(self) -> Converted:
+        """The validated task with the common fields (id, family, source, meta) filled in."""
         fields = getattr(self, f"_{self.kind.lower()}")()
         source_id = self.data.get("id", "x")
         meta = {"source_task": self.kind, "source_id": source_id, "source_file": self.record.where,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 from cvr_gym.core.suites import resolve_inside
@@ -37,10 +36,12 @@ class Located:
 
     @property
     def is_file(self) -> bool:
+        """Whether a file is there."""
         return self.absolute.is_file()
 
     @property
     def is_dir(self) -> bool:
+        """Whether a folder is there (CrossVid's UAV views are frame folders)."""
         return self.absolute.is_dir()
 
 
@@ -83,24 +84,17 @@ class MediaLocator:
 
 
 def probe_video(path: str | Path) -> MediaInfo:
-    """Read duration (container, else stream, else frames / rate), fps and audio presence with PyAV."""
-    import av
+    """Duration, fps and audio presence, read the way the real env reads them.
 
-    with av.open(str(path)) as container:
-        video = next(iter(container.streams.video), None)
-        has_audio = bool(container.streams.audio)
-        rate = video.average_rate if video is not None else None
-        fps = float(rate) if rate else 30.0
-        duration = None
-        if container.duration:
-            duration = container.duration / av.time_base
-        elif video is not None and video.duration and video.time_base:
-            duration = float(video.duration * Fraction(video.time_base))
-        elif video is not None and video.frames and rate:
-            duration = video.frames / float(rate)
-    if not duration or duration <= 0:
+    Uses :func:`cvr_gym.perception.decode.probe` (PyAV; checks the file decodes), so imported
+    durations are the ones ``CVRReal-v0`` will see.
+    """
+    from cvr_gym.perception.decode import probe
+
+    info = probe(path)
+    if not info.duration or info.duration <= 0:
         raise ValueError("no duration in the file")
-    return MediaInfo(float(duration), fps, has_audio)
+    return MediaInfo(float(info.duration), float(info.fps) if info.fps > 0 else 30.0, info.has_audio)
 
 
 def count_images(folder: Path) -> int:
