@@ -8,9 +8,9 @@ Make one from a spec with :func:`make_agent` (``"random"``, ``"single-pass:32"``
 from baselines.base import Agent, Limits
 from baselines.oracle import OracleAgent
 from baselines.random_agent import RandomAgent
-from baselines.registry import available_agents, make_agent, needs_privileged_info, parse_spec, register_agent
+from baselines.registry import agent_factory, available_agents, make_agent, needs_privileged_info, parse_spec, register_agent
 from baselines.single_pass import SinglePassAgent
 
 
 __all__ = ["Agent", "Limits", "OracleAgent", "RandomAgent", "SinglePassAgent",
-           "available_agents", "make_agent", "needs_privileged_info", "parse_spec", "register_agent"]
+           "agent_factory", "available_agents", "make_agent", "needs_privileged_info", "parse_spec", "register_agent"]

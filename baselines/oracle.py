@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from baselines.planned import PlannedAgent, fit_budget, pack_targets, split_window
+from baselines.registry import parse_args
 from cvr_gym.core.actions import ToolCall
 
 
@@ -22,19 +23,26 @@ class OracleAgent(PlannedAgent):
         frames_per_second: frames per second of span (default 2).
         min_frames: frames per span at least (default 4).
         action_space: the env's action space (for per-call limits).
+        reader: answer reader, ``"auto"``, ``"family"`` or ``"generic"`` (see :mod:`baselines.reading`).
     """
 
     name = "oracle"
 
-    def __init__(self, frames_per_second: float = 2.0, min_frames: int = 4, action_space: Any | None = None):
-        super().__init__(action_space)
+    def __init__(self, frames_per_second: float = 2.0, min_frames: int = 4, action_space: Any | None = None,
+                 reader: str = "auto"):
+        super().__init__(action_space, reader)
         self.frames_per_second = float(frames_per_second)
         self.min_frames = int(min_frames)
 
     @classmethod
     def from_spec(cls, arg: str | None, seed: int = 0, action_space: Any | None = None) -> "OracleAgent":
-        """``oracle`` or ``oracle:F`` (F frames per second of span)."""
-        return cls(float(arg) if arg else 2.0, action_space=action_space)
+        """``oracle[:F][,min_frames=N][,reader=R]`` (F frames per second of span, default 2)."""
+        positional, options = parse_args(arg)
+        unknown = set(options) - {"min_frames", "reader"}
+        if unknown or len(positional) > 1:
+            raise ValueError(f"oracle takes [FPS][,min_frames=N][,reader=R], got {arg!r}")
+        return cls(float(positional[0]) if positional else 2.0, int(options.get("min_frames", 4)),
+                   action_space=action_space, reader=options.get("reader", "auto"))
 
     def plan(self, info: dict[str, Any]) -> list[ToolCall]:
         if "evidence_spans" not in info:

@@ -22,11 +22,14 @@ class PlannedAgent:
     Arguments:
         action_space: the env's :class:`~cvr_gym.core.spaces.ToolCallSpace` (for per-call limits);
             ``None`` assumes the env defaults.
+        reader: ``"auto"``, ``"family"`` or ``"generic"`` (see :mod:`baselines.reading`).
     """
 
     name = "planned"
 
-    def __init__(self, action_space: Any | None = None):
+    def __init__(self, action_space: Any | None = None, reader: str = "auto"):
+        reading.get_reader(reader)  # fail early on an unknown or unavailable reader
+        self.reader = reader
         self.base_limits = Limits.from_space(action_space)
         self.limits = self.base_limits
         self.view: Any = None
@@ -45,7 +48,7 @@ class PlannedAgent:
         step = int(info.get("step", 0))
         if self._queue and step < self.limits.max_steps - 1:
             return self._queue.pop(0)
-        return ToolCall.answer(reading.read_answer(self.view, self.evidence))
+        return ToolCall.answer(reading.read_answer(self.view, self.evidence, self.reader))
 
     # -- to override ------------------------------------------------------------------------------
     def plan(self, info: dict[str, Any]) -> list[ToolCall]:

@@ -1,6 +1,7 @@
 """Agent specs to agents: ``make_agent("single-pass:32", seed=0)``.
 
-A spec is ``NAME`` or ``NAME:ARG``. Each name maps to the import path of a factory
+A spec is ``NAME`` or ``NAME:ARG``; built-in agents read ``ARG`` as comma-separated values and
+``key=value`` options (``single-pass:32,reader=generic``, see :func:`parse_args`). Each name maps to the import path of a factory
 ``factory(arg, seed, action_space) -> Agent`` (``"module:attr"`` or ``"module:Class.method"``),
 imported only when the agent is made, so agents with heavy dependencies (LLMs, checkpoints) or
 modules written later plug in with one :func:`register_agent` line and cost nothing until used.
@@ -53,6 +54,26 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     return name, (arg if sep else None)
 
 
+def parse_args(arg: str | None) -> tuple[list[str], dict[str, str]]:
+    """Split a spec argument into positional and ``key=value`` parts, comma-separated.
+
+    ``"32,reader=generic"`` -> ``(["32"], {"reader": "generic"})``. Factories whose argument is
+    free text (a path, a model name) read ``arg`` themselves instead.
+    """
+    positional: list[str] = []
+    options: dict[str, str] = {}
+    for part in (arg or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        if sep:
+            options[key.strip()] = value.strip()
+        else:
+            positional.append(part)
+    return positional, options
+
+
 def _resolve(target: str) -> Any:
     module_name, _, attr = target.partition(":")
     module = importlib.import_module(module_name)
@@ -62,13 +83,10 @@ def _resolve(target: str) -> Any:
     return obj
 
 
-def make_agent(spec: str, seed: int = 0, action_space: Any | None = None) -> Agent:
-    """Build the agent named by ``spec`` (see :func:`available_agents`).
-
-    ``seed`` seeds the agent's randomness; ``action_space`` is the env's action space, from which
-    agents read per-call limits (frames per target, targets per call).
-    """
-    name, arg = parse_spec(spec)
+def agent_factory(spec: str) -> Any:
+    """Import and return the factory of the agent named by ``spec`` without building the agent
+    (cheap check that a spec is usable before loading models)."""
+    name, _ = parse_spec(spec)
     if name not in _REGISTRY:
         raise ValueError(f"unknown agent {name!r}; known agents: {', '.join(sorted(_REGISTRY))}")
     target = _REGISTRY[name]
@@ -78,6 +96,18 @@ def make_agent(spec: str, seed: int = 0, action_space: Any | None = None) -> Age
         raise ValueError(f"agent {name!r} is registered ({target}) but its module is not available: {err}") from None
     except AttributeError as err:
         raise ValueError(f"agent {name!r}: cannot find {target}: {err}") from None
+    return factory
+
+
+def make_agent(spec: str, seed: int = 0, action_space: Any | None = None) -> Agent:
+    """Build the agent named by ``spec`` (see :func:`available_agents`).
+
+    ``seed`` seeds the agent's randomness; ``action_space`` is the env's action space, from which
+    agents read per-call limits (frames per target, targets per call).
+    """
+    name, arg = parse_spec(spec)
+    factory = agent_factory(spec)
+    target = _REGISTRY[name]
     agent = factory(arg, seed, action_space)
     if not getattr(agent, "name", None):
         raise TypeError(f"agent made by {target} has no name")
@@ -93,7 +123,7 @@ register_agent("oracle", "baselines.oracle:OracleAgent.from_spec",
                privileged=True)
 register_agent("heuristic", "baselines.heuristic:make_agent",
                "active search: skim, then zoom on what the question asks about")
-register_agent("checkpoint", "baselines.checkpoint:make_agent",
+register_agent("checkpoint", "baselines.checkpoint_agent:make_agent",
                "a trained policy: checkpoint:PATH")
 register_agent("llm", "baselines.llm:make_agent",
                "an LLM agent driven by tool calls: llm:MODEL")

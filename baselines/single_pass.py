@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from baselines.planned import PlannedAgent, fit_budget, pack_targets, split_window
+from baselines.registry import parse_args
 from cvr_gym.core.actions import ToolCall
 
 
@@ -24,10 +25,12 @@ class SinglePassAgent(PlannedAgent):
         frames_per_video: frames sampled per video (default 32).
         listen: whether to listen to the audio tracks (default True).
         action_space: the env's action space (for per-call limits).
+        reader: answer reader, ``"auto"``, ``"family"`` or ``"generic"`` (see :mod:`baselines.reading`).
     """
 
-    def __init__(self, frames_per_video: int = 32, listen: bool = True, action_space: Any | None = None):
-        super().__init__(action_space)
+    def __init__(self, frames_per_video: int = 32, listen: bool = True, action_space: Any | None = None,
+                 reader: str = "auto"):
+        super().__init__(action_space, reader)
         if frames_per_video < 1:
             raise ValueError("frames_per_video must be at least 1")
         self.frames_per_video = int(frames_per_video)
@@ -36,8 +39,14 @@ class SinglePassAgent(PlannedAgent):
 
     @classmethod
     def from_spec(cls, arg: str | None, seed: int = 0, action_space: Any | None = None) -> "SinglePassAgent":
-        """``single-pass`` or ``single-pass:N`` (N frames per video)."""
-        return cls(int(arg) if arg else 32, action_space=action_space)
+        """``single-pass[:N][,listen=no][,reader=R]`` (N frames per video, default 32)."""
+        positional, options = parse_args(arg)
+        unknown = set(options) - {"listen", "reader"}
+        if unknown or len(positional) > 1:
+            raise ValueError(f"single-pass takes [FRAMES][,listen=yes|no][,reader=R], got {arg!r}")
+        return cls(int(positional[0]) if positional else 32,
+                   listen=options.get("listen", "yes").lower() not in ("no", "false", "0"),
+                   action_space=action_space, reader=options.get("reader", "auto"))
 
     def plan(self, info: dict[str, Any]) -> list[ToolCall]:
         durations = [float(d) for d in info["action_context"]["durations"]]

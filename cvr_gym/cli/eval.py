@@ -57,7 +57,7 @@ def parse_env_args(items: list[str]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from cvr_gym.evaluation.results import ResultsWriter, record_key
     from cvr_gym.evaluation.runner import EvalConfig, plan, run_episodes
-    from cvr_gym.evaluation.summary import summarise, summary_table
+    from cvr_gym.evaluation.summary import console, summarise, summary_table
 
     if args.resume and not args.out:
         print("error: --resume needs --out", file=sys.stderr)
@@ -73,9 +73,9 @@ def run(args: argparse.Namespace) -> int:
             env_args=parse_env_args(args.env_arg), render_mode=args.render,
             keep_observations=not args.no_observations)
         episodes = plan(config)
-        from baselines import make_agent
+        from baselines import agent_factory
 
-        make_agent(config.agent, config.seed)  # fail early on an unknown or unavailable agent
+        agent_factory(config.agent)  # fail early on an unknown or unavailable agent
     except (ValueError, FileNotFoundError, KeyError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -111,11 +111,9 @@ def run(args: argparse.Namespace) -> int:
                           "split": config.split, "seed": config.seed, "episodes": len(records),
                           "out": args.out, "families": summary}, indent=2))
     else:
-        from rich.console import Console
-
         title = (f"{config.agent} on {config.env_id}, suite {config.suite}, split {config.split or 'all'}, "
                  f"{len(records)} episodes, seed {config.seed}")
-        Console().print(summary_table(summary, title))
+        console().print(summary_table(summary, title))
     return 0
 
 

@@ -61,3 +61,46 @@ def summary_table(summary: dict[str, dict[str, Any]], title: str = "", first: st
         table.add_row(name, *(fmt.format(row[key]) for key, _, fmt in COLUMNS), style=style,
                       end_section=name != "ALL" and list(summary)[-1] == "ALL" and name == list(summary)[-2])
     return table
+
+
+def run_label(record: dict[str, Any], with_env: bool = False) -> str:
+    """How a record's run is named in comparisons: its agent spec (and env id when asked)."""
+    label = str(record.get("agent") or record.get("agent_name") or "?")
+    return f"{label} @ {record.get('env_id')}" if with_env else label
+
+
+def group_runs(records: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Records grouped by run label (agent, plus env id when several envs are present)."""
+    records = list(records)
+    with_env = len({r.get("env_id") for r in records}) > 1
+    runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        runs[run_label(r, with_env)].append(r)
+    return dict(runs)
+
+
+def comparison_table(summaries: dict[str, dict[str, dict[str, Any]]], title: str = "") -> Any:
+    """A rich table with one row per family and one column per run: ``score / frames`` per episode."""
+    from rich.table import Table
+
+    families = sorted({f for s in summaries.values() for f in s if f != "ALL"}) + ["ALL"]
+    table = Table(title=title or None, caption="cells: mean score / frames per episode; (episodes) after the run")
+    table.add_column("family")
+    for run, s in summaries.items():
+        table.add_column(f"{run} ({s['ALL']['episodes']})" if "ALL" in s else run, justify="right")
+    for fam in families:
+        cells = []
+        for s in summaries.values():
+            row = s.get(fam)
+            cells.append("-" if row is None else f"{row['score']:.3f} / {row['frames']:.0f}")
+        table.add_row(fam, *cells, style="bold" if fam == "ALL" else None, end_section=fam == families[-2])
+    return table
+
+
+def console() -> Any:
+    """A rich console; when stdout is not a terminal, wide enough that tables do not wrap."""
+    import sys
+
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=200)
