@@ -73,17 +73,14 @@ def pack_targets(targets: Sequence[tuple[int, float, float, int]], limits: Limit
 
 
 def split_window(video: int, start: float, end: float, frames: int, limits: Limits) -> list[tuple[int, float, float, int]]:
-    """One target, or equal sub-windows when ``frames`` exceeds the per-target limit.
+    """One target, or ``k`` equal sub-windows when ``frames`` exceeds the per-target limit.
 
-    Frames sit at the bin centres of a window, so ``k`` equal sub-windows of ``frames / k``
-    frames each sample exactly the times one window of ``frames`` frames would.
+    Frames sit at the bin centres of a window, so ``k`` equal sub-windows of ``n`` frames each
+    sample exactly the times one window of ``k * n`` frames would. ``frames`` is rounded down to
+    a multiple of ``k`` (losing fewer than ``k`` frames) to keep that uniform spacing.
     """
     pieces = max(1, math.ceil(frames / max(1, limits.max_frames_per_target)))
-    while frames % pieces and pieces < frames:
-        pieces += 1  # equal frame counts per piece keep the sampling identical
     per = max(1, frames // pieces)
-    if per > limits.max_frames_per_target:
-        per = limits.max_frames_per_target
     width = (end - start) / pieces
     return [(video, round(start + k * width, 3), round(start + (k + 1) * width, 3), per) for k in range(pieces)]
 

@@ -7,6 +7,7 @@ with the same seed, record for record (wall times aside).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -128,9 +129,21 @@ def _run_sequential(config: EvalConfig, episodes: Iterable[EpisodeSpec]) -> Iter
 _FAILED = object()
 
 
+def _takes_seed(agent: Any) -> bool:
+    """Whether ``agent.reset`` accepts ``seed=`` (the protocol's optional per-episode seed)."""
+    try:
+        params = inspect.signature(agent.reset).parameters
+    except (TypeError, ValueError):
+        return True
+    return "seed" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
 def _first_action(agent: Any, rec: EpisodeRecorder, obs: str, info: dict, ep: EpisodeSpec) -> Any:
     try:
-        agent.reset(obs, info, seed=ep.agent_seed)
+        if _takes_seed(agent):
+            agent.reset(obs, info, seed=ep.agent_seed)
+        else:
+            agent.reset(obs, info)
     except Exception as err:  # an agent bug ends its episode, not the run
         rec.error = f"{type(err).__name__}: {err}"
         return _FAILED
