@@ -210,7 +210,11 @@ class VideoPerceiver:
         if key in _VALID:
             return
         reader = self._readers.get(path)
-        reader.validate()
+        try:
+            reader.validate()
+        except MediaError:
+            self._readers.drop(path)
+            raise
         if len(_VALID) >= 100_000:
             _VALID.clear()
         _VALID[key] = reader.info

@@ -97,6 +97,7 @@ class MediaReader:
         self.path = Path(path)
         self.max_side = max_side
         self.seek_gap = float(seek_gap)
+        self.frames_decoded = 0  # video frames decoded so far: the work done, whatever the clock says
         check_file(self.path)
         try:
             self._container = av.open(str(self.path), mode="r")
@@ -179,6 +180,7 @@ class MediaReader:
         step = 1.0 / self.info.fps if self.info.fps else 0.04
         try:
             for frame in self._container.decode(self._video):
+                self.frames_decoded += 1
                 ft = frame.time
                 ft = (ft - self._offset) if ft is not None else (prev[0] + step if prev else target)
                 if prev is None and strict and ft > ts[0] + _SEEK_TOLERANCE:
@@ -326,6 +328,13 @@ class ReaderCache:
                 _, (_, old) = self._readers.popitem(last=False)
                 old.close()
             return reader
+
+    def drop(self, path: str | os.PathLike) -> None:
+        """Close and forget the reader of ``path`` (e.g. after it failed validation)."""
+        with self._lock:
+            hit = self._readers.pop(str(path), None)
+        if hit is not None:
+            hit[1].close()
 
     def close(self) -> None:
         with self._lock:

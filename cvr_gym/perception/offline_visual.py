@@ -46,7 +46,9 @@ CANONICAL_RGB: dict[str, tuple[int, int, int]] = {
     "pink": (240, 80, 170),
 }
 #: Backgrounds may also be these.
-ACHROMATIC_RGB: dict[str, tuple[int, int, int]] = {"white": (255, 255, 255), "black": (0, 0, 0), "grey": (128, 128, 128)}
+ACHROMATIC_RGB: dict[str, tuple[int, int, int]] = {
+    "white": (255, 255, 255), "black": (0, 0, 0), "grey": (128, 128, 128),
+}
 OBJECT_COLOURS: tuple[str, ...] = tuple(CANONICAL_RGB)
 BACKGROUND_COLOURS: tuple[str, ...] = OBJECT_COLOURS + tuple(ACHROMATIC_RGB)
 
