@@ -1,0 +1,166 @@
+"""``cvr-gym train``: train a policy with GRPO (``--policy mlp``; ``--policy llm`` via TRL)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+LLM_MODULE = "cvr_gym.train.trl_llm"
+
+
+def _int_list(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train", help="train a policy with GRPO in the simulator (mlp, or an LLM with --policy llm)",
+        description=("Train a policy with group-relative policy optimisation. --policy mlp trains a small "
+                     "MLP over the classic-RL wrappers (numbered tool calls, vector observations) with "
+                     "cvr_gym.train.GRPOTrainer; --policy llm hands over to the TRL trainer in "
+                     f"{LLM_MODULE}."),
+        conflict_handler="resolve")
+    # The LLM trainer's options first (if its module is installed); ours come after and win on
+    # shared flags, whose defaults are None so each trainer applies its own.
+    try:
+        import importlib
+
+        importlib.import_module(LLM_MODULE).add_llm_arguments(p)
+    except (ImportError, AttributeError):
+        pass
+    p.add_argument("--policy", choices=("mlp", "llm"), default="mlp", help="what to train (default mlp)")
+    p.add_argument("--env", default="CVRSim-v0", help="env id (default CVRSim-v0)")
+    p.add_argument("--suite", default="default", help="suite name or JSONL path (default: default)")
+    p.add_argument("--split", default="train", help="split to train on (default train)")
+    p.add_argument("--eval-split", default="test", help="split to evaluate on ('none' to skip; default test)")
+    p.add_argument("--families", default=None, help="comma-separated task families to keep")
+    p.add_argument("--updates", type=int, default=100, help="mlp: total GRPO updates (default 100)")
+    p.add_argument("--steps", type=int, default=None, help="llm: optimizer steps")
+    p.add_argument("--group-size", type=int, default=None, help="rollouts per task (mlp default 8)")
+    p.add_argument("--tasks-per-update", type=int, default=8, help="mlp: groups per update (default 8)")
+    p.add_argument("--learning-rate", "--lr", type=float, default=None, help="step size (mlp default 3e-4)")
+    p.add_argument("--epochs", type=int, default=2, help="mlp: optimiser passes per update (default 2)")
+    p.add_argument("--clip-epsilon", type=float, default=0.2, help="mlp: ratio clip (default 0.2)")
+    p.add_argument("--kl-coef", type=float, default=0.0, help="mlp: KL weight to the initial policy (default 0)")
+    p.add_argument("--entropy-coef", type=float, default=0.01, help="mlp: entropy bonus (default 0.01)")
+    p.add_argument("--hidden", type=_int_list, default=[256, 256], help="mlp: hidden sizes, e.g. 256,256")
+    p.add_argument("--scales", type=_int_list, default=None, help="mlp: window scales, e.g. 1,2,4,8,16")
+    p.add_argument("--frame-counts", type=_int_list, default=None, help="mlp: observe frame counts, e.g. 4,8,16,32")
+    p.add_argument("--text-encoder", choices=("hash", "minilm"), default="hash", help="mlp: text encoder (default hash)")
+    p.add_argument("--max-steps", type=int, default=None, help="env step limit per episode (default: the env's)")
+    p.add_argument("--num-envs", type=int, default=8, help="mlp: envs stepped together (default 8)")
+    p.add_argument("--async", dest="vector_async", action="store_true", help="mlp: one process per env")
+    p.add_argument("--eval-every", type=int, default=10, help="mlp: evaluate every N updates (default 10)")
+    p.add_argument("--checkpoint-every", type=int, default=10, help="mlp: checkpoint every N updates (default 10)")
+    p.add_argument("--tensorboard", action="store_true", help="mlp: also write TensorBoard scalars")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--device", default=None, help="llm: device (mlp trains on the CPU)")
+    p.add_argument("--out", default=None, help="output folder (mlp default runs/grpo-mlp)")
+    p.add_argument("--resume", default=None, help="mlp: checkpoint to continue from (until --updates in total)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.policy == "llm":
+        return _run_llm(args)
+    return _run_mlp(args)
+
+
+def _run_llm(args: argparse.Namespace) -> int:
+    import importlib
+
+    try:
+        module = importlib.import_module(LLM_MODULE)
+        train_llm = module.train_llm
+    except (ImportError, AttributeError) as err:
+        print(f"--policy llm needs {LLM_MODULE}.train_llm, which is not available here ({err}). "
+              'Install the LLM extras (pip install "cvr-gym[llm]") in a checkout that has that module, '
+              "or use --policy mlp.", file=sys.stderr)
+        return 2
+    return int(train_llm(args) or 0)
+
+
+def _run_mlp(args: argparse.Namespace) -> int:
+    from cvr_gym.train.config import GRPOConfig
+    from cvr_gym.train.grpo import GRPOTrainer
+    from cvr_gym.train.plots import plot_learning_curve
+
+    out = Path(args.out or "runs/grpo-mlp")
+    eval_split = None if str(args.eval_split).lower() in ("none", "") else args.eval_split
+    split = None if str(args.split).lower() in ("none", "all") else args.split
+    catalogue = {}
+    if args.scales:
+        catalogue["scales"] = args.scales
+    if args.frame_counts:
+        catalogue["frame_counts"] = args.frame_counts
+    env_id = {"sim": "CVRSim-v0", "real": "CVRReal-v0"}.get(args.env, args.env)
+    config = GRPOConfig(
+        env_id=env_id, suite=args.suite, split=split, eval_split=eval_split,
+        families=[f for f in args.families.split(",") if f] if args.families else None,
+        max_steps=args.max_steps, catalogue=catalogue, encoder={"text_encoder": args.text_encoder},
+        group_size=args.group_size or 8, tasks_per_update=args.tasks_per_update, updates=args.updates,
+        learning_rate=args.learning_rate or 3e-4, clip_epsilon=args.clip_epsilon, kl_coef=args.kl_coef,
+        entropy_coef=args.entropy_coef, epochs=args.epochs, seed=args.seed, num_envs=args.num_envs,
+        vectorization="async" if args.vector_async else "sync", eval_every=args.eval_every,
+        log_dir=str(out), checkpoint_every=args.checkpoint_every, tensorboard=args.tensorboard,
+    )
+    if args.resume:
+        trainer = GRPOTrainer.from_checkpoint(args.resume, log_dir=str(out), updates=args.updates)
+    else:
+        trainer = GRPOTrainer(config, policy_kwargs={"hidden_sizes": args.hidden})
+    remaining = max(0, args.updates - trainer.update_count)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(trainer.config.to_dict(), indent=2))
+    print(f"GRPO: {trainer.n_tasks} training tasks, {len(trainer.catalogue_config['scales'])} window scales, "
+          f"{remaining} updates of {trainer.config.tasks_per_update} x {trainer.config.group_size} episodes -> {out}")
+
+    bar = None
+    if not args.no_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=remaining, unit="update", dynamic_ncols=True)
+    last_eval: dict = {}
+
+    def on_record(rec: dict) -> None:
+        if rec["kind"] == "eval":
+            last_eval.update(rec)
+        if bar is None:
+            return
+        if rec["kind"] == "update":
+            bar.update(1)
+        post = {}
+        if rec["kind"] == "update":
+            post = {"score": f"{rec['rollout/score']:.3f}", "frames": f"{rec['rollout/frames']:.0f}"}
+        if last_eval:
+            post["eval"] = f"{last_eval['score']:.3f}"
+        bar.set_postfix(post, refresh=False)
+
+    t0 = time.time()
+    first_eval = None
+    try:
+        records = trainer.train(remaining, callback=on_record)
+    finally:
+        if bar is not None:
+            bar.close()
+        trainer.close()
+    wall = time.time() - t0
+    evals = [r for r in trainer.history if r["kind"] == "eval"]
+    if evals:
+        first_eval = evals[0]
+    png = plot_learning_curve(out / "log.jsonl", out / "learning_curve.png")
+    summary = {"updates": trainer.update_count, "episodes": trainer.episodes_seen, "wall_s": round(wall, 1),
+               "checkpoint": str(out / "checkpoints" / "last.pt"), "learning_curve": str(png)}
+    if first_eval and evals:
+        summary[f"{eval_split} score"] = {"first": round(first_eval["score"], 4), "last": round(evals[-1]["score"], 4)}
+        summary[f"{eval_split} frames"] = {"first": round(first_eval["frames"], 1), "last": round(evals[-1]["frames"], 1)}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print("\nSummary")
+    for k, v in summary.items():
+        print(f"  {k}: {v}")
+    print(f"Evaluate it: cvr-gym eval --agent checkpoint:{out / 'checkpoints' / 'last.pt'}")
+    del records
+    return 0

@@ -1,0 +1,128 @@
+"""``DiscreteActions``: pick tool calls from a finite catalogue by number."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from cvr_gym.wrappers.catalogue import ActionCatalogue
+from cvr_gym.wrappers.episode import EpisodeState
+
+
+class DiscreteActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Expose a :class:`~cvr_gym.envs.cvr_env.CVREnv` through a catalogue of tool calls.
+
+    ## Description
+
+    Classic RL agents (SB3 PPO, MaskablePPO, the GRPO ``MLPPolicy``) cannot write JSON tool
+    calls. This wrapper numbers a finite set of them (an
+    :class:`~cvr_gym.wrappers.catalogue.ActionCatalogue`: observe/listen on relative windows of
+    each video at a few scales and frame counts, typed answer choices and the
+    ``answer_from_evidence`` reader macro-action) and turns the agent's number into a
+    :class:`~cvr_gym.core.actions.ToolCall` for the wrapped env. It works with ``CVRSim-v0`` and
+    ``CVRReal-v0`` alike (same env class).
+
+    ## Action Space
+
+    - ``factored=False`` (default): ``Discrete(len(catalogue))``, the flat catalogue index
+      (observe entries first, then listen, answer choices and ``answer_from_evidence``).
+    - ``factored=True``: ``MultiDiscrete([4, max_videos, windows, frame counts, choices])``:
+      ``[kind, video, window, frames, choice]`` with kind 0 observe, 1 listen, 2 answer choice,
+      3 answer from evidence; components a kind does not use are ignored.
+
+    :meth:`action_masks` returns the valid actions as a numpy bool array in the sb3-contrib
+    ``MaskablePPO`` convention (flat: one entry per action; factored: the per-dimension masks
+    concatenated). Masked out: videos beyond the task's count, ``listen`` on videos without audio,
+    frame counts above the frames left, calls already made (``mask_repeats``), answer choices
+    outside the options or of the wrong type, and everything but answers on the last step
+    (``force_answer_at_last_step``). The mask is also in ``info["action_mask"]``. Masked actions
+    may still be sent: the env answers them (an error note for a missing video, answer choices
+    wrap around modulo the valid range).
+
+    ## Observation Space
+
+    The wrapped env's (text); add :class:`~cvr_gym.wrappers.vector_observation.VectorObservation`
+    for a numeric one.
+
+    ## Rewards
+
+    The wrapped env's rubric, unchanged.
+
+    ## Episode End
+
+    The wrapped env's: ``answer`` (either answer kind) terminates; the step limit or a spent frame
+    budget truncates.
+
+    ## Arguments
+
+    - ``env``: a ``CVREnv`` (possibly wrapped).
+    - ``factored``: ``MultiDiscrete`` instead of ``Discrete``.
+    - ``catalogue``: an :class:`ActionCatalogue` to use; otherwise one is built from the keyword
+      arguments below (``max_videos`` defaults to the env's).
+    - ``scales``, ``frame_counts``, ``num_choices``, ``answer_from_evidence``, ``listen``,
+      ``focus``, ``mask_repeats``, ``force_answer_at_last_step``: see :class:`ActionCatalogue`.
+
+    ## Info
+
+    Adds ``action_mask`` (the current mask), ``catalogue_index`` (the flat index taken) and
+    ``catalogue_action`` (a short description of it).
+    """
+
+    def __init__(self, env: gym.Env, factored: bool = False, catalogue: ActionCatalogue | None = None,
+                 scales: Sequence[int] = (1, 2, 4, 8, 16), frame_counts: Sequence[int] = (4, 8, 16, 32),
+                 num_choices: int = 32, answer_from_evidence: bool = True, listen: bool = True,
+                 focus: str = "question", mask_repeats: bool = True, force_answer_at_last_step: bool = True,
+                 max_videos: int | None = None):
+        gym.utils.RecordConstructorArgs.__init__(
+            self, factored=factored, catalogue=catalogue, scales=tuple(scales), frame_counts=tuple(frame_counts),
+            num_choices=num_choices, answer_from_evidence=answer_from_evidence, listen=listen, focus=focus,
+            mask_repeats=mask_repeats, force_answer_at_last_step=force_answer_at_last_step, max_videos=max_videos)
+        gym.Wrapper.__init__(self, env)
+        if catalogue is None:
+            if max_videos is None:
+                max_videos = int(getattr(env.unwrapped.action_space, "max_videos", 4))
+            catalogue = ActionCatalogue(max_videos=max_videos, scales=scales, frame_counts=frame_counts,
+                                        num_choices=num_choices, answer_from_evidence=answer_from_evidence,
+                                        listen=listen, focus=focus, mask_repeats=mask_repeats,
+                                        force_answer_at_last_step=force_answer_at_last_step)
+        self.catalogue = catalogue
+        self.factored = bool(factored)
+        self.action_space = (spaces.MultiDiscrete(np.array(catalogue.nvec, dtype=np.int64)) if self.factored
+                             else spaces.Discrete(len(catalogue)))
+        self.state = EpisodeState()
+        self._mask: np.ndarray | None = None
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        obs, info = self.env.reset(seed=seed, options=options)
+        self.state.reset(obs, info)
+        self._mask = None
+        info["action_mask"] = self.action_masks()
+        return obs, info
+
+    def to_index(self, action: Any) -> int:
+        """The flat catalogue index of an action of this wrapper's action space."""
+        if self.factored:
+            return self.catalogue.flat_from_factored(np.asarray(action).reshape(-1))
+        return int(np.asarray(action).reshape(()))
+
+    def step(self, action: Any):
+        index = self.to_index(action)
+        call = self.catalogue.to_tool_call(index, self.state)
+        obs, reward, terminated, truncated, info = self.env.step(call)
+        self.state.update(obs, info, index)
+        self._mask = None
+        info["catalogue_index"] = index
+        info["catalogue_action"] = self.catalogue.describe(index)
+        info["action_mask"] = self.action_masks()
+        return obs, reward, terminated, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        """Valid actions now (bool array; see the class docstring)."""
+        if self._mask is None:
+            self._mask = (self.catalogue.factored_mask(self.state) if self.factored
+                          else self.catalogue.action_mask(self.state))
+        return self._mask.copy()
