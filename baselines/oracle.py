@@ -15,9 +15,11 @@ class OracleAgent(PlannedAgent):
 
     The env must be made with ``privileged_info=True`` so that the reset info holds
     ``evidence_spans``. Each span is observed with ``frames_per_second`` frames per second of span
-    (at least ``min_frames``, within the per-target limit and the frame budget) and listened to on
-    videos with an audio track. The answer reader then runs on the gathered evidence: with a
-    perfect reader this is the upper bound of what looking can achieve.
+    (at least ``min_frames``, within the per-target limit and the frame budget), its window
+    widened by about half a frame interval on each side so that the first and last frames fall
+    just inside the span's ends, and listened to on videos with an audio track. The answer reader
+    then runs on the gathered evidence: with a perfect reader this is the upper bound of what
+    looking can achieve.
 
     Arguments:
         frames_per_second: frames per second of span (default 2).
@@ -63,7 +65,15 @@ class OracleAgent(PlannedAgent):
         frames = [max(self.min_frames, math.ceil(self.frames_per_second * (e - s))) for _, s, e in spans]
         frames = [min(f, self.limits.max_frames_per_target * self.limits.max_targets) for f in frames]
         frames = fit_budget(frames, self.limits.frame_budget)
-        targets = [t for (v, s, e), n in zip(spans, frames) for t in split_window(v, s, e, n, self.limits)]
+        targets = []
+        for (v, s, e), n in zip(spans, frames):
+            # Widen by about half a frame interval each side: the first and last frames fall just
+            # inside the span's ends, so the records' times cover the span (intervals are read off
+            # them). The small margin keeps rounding from pushing an edge frame outside.
+            step = (e - s) / (n - 1) if n > 1 else 0.0
+            pad = max(0.0, step / 2 - min(0.02, step / 10))
+            targets += split_window(v, round(max(0.0, s - pad), 3), round(min(durations[v - 1], e + pad), 3), n,
+                                    self.limits)
         calls = pack_targets(targets, self.limits)
         calls += [ToolCall.listen(v, s, e) for v, s, e in spans if has_audio[v - 1]]
         return calls

@@ -108,8 +108,14 @@ def test_oracle_looks_only_at_the_spans(oracle_env):
     info, actions = play(oracle_env, agent, {"task_id": "car-colour"})
     observe = actions[0]
     assert observe.name == "observe"
-    assert [(t.video, t.start, t.end) for t in observe.arguments.targets] == [(1, 30.0, 32.0), (2, 5.0, 8.0)]
-    assert all(t.num_frames >= 4 for t in observe.arguments.targets)
+    targets = observe.arguments.targets
+    assert [t.video for t in targets] == [1, 2] and all(t.num_frames >= 4 for t in targets)
+    for t, (start, end) in zip(targets, [(30.0, 32.0), (5.0, 8.0)]):
+        # The window is the span widened by less than half a frame interval on each side.
+        half = (end - start) / (t.num_frames - 1) / 2
+        assert start - half <= t.start < start and end < t.end <= end + half
+        times = t.start + (np.arange(t.num_frames) + 0.5) * (t.end - t.start) / t.num_frames
+        assert start <= times.min() < start + 0.05 and end - 0.05 < times.max() <= end
     listens = [a for a in actions if isinstance(a, ToolCall) and a.name == "listen"]
     assert [(a.arguments.video, a.arguments.start) for a in listens] == [(1, 30.0)]  # video 2 has no audio
 
