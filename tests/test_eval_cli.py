@@ -186,6 +186,23 @@ def test_play_without_an_answer(mini_suite_path, monkeypatch, capsys):
     assert "not finished" in capsys.readouterr().out
 
 
+def test_eval_on_the_default_suite(tmp_path, capsys):
+    import cvr_gym
+    from baselines import reading
+
+    try:
+        cvr_gym.load_suite("default", split="test")
+    except (FileNotFoundError, ValueError):
+        pytest.skip("the default suite is not bundled yet")
+    out = tmp_path / "r.jsonl"
+    assert main(["eval", "--agent", "oracle", "--episodes", "11", "--out", str(out), "--json", "--no-progress",
+                 "--num-envs", "2"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["episodes"] == 11 and len(read_results(out, strict=True)) == 11
+    if reading.resolved_name() == "family":
+        assert summary["families"]["ALL"]["score"] >= 0.85
+
+
 def test_typed_calls():
     from cvr_gym.evaluation.typed_calls import TypedCallError, parse_typed_call
 

@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", type=int, default=None,
                    help="number of episodes (default: one per task; more wrap around the split)")
     p.add_argument("--seed", type=int, default=0, help="seed for task order, env and agent (default 0)")
-    p.add_argument("--out", default=None, help="results file (JSONL); without it nothing is written")
+    p.add_argument("--out", default=None,
+                   help="results file (JSONL), replaced unless --resume; without it nothing is written")
     p.add_argument("--num-envs", type=int, default=1,
                    help="episodes run at a time through a Gymnasium vector env (default 1: no vector env)")
     p.add_argument("--vector", choices=("async", "sync"), default="async",
