@@ -104,8 +104,14 @@ def test_hf_visual_backend_on_tiny_idefics3(idefics3_dir):
     assert backend.describe([], [], "x") == []
 
 
-def test_hf_visual_backend_errors(idefics3_dir, tmp_path):
+def test_hf_visual_backend_errors(idefics3_dir, tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
     from cvr_gym.perception.hf_backends import BackendLoadError, HFVisualBackend
+
+    # The hub reads HF_HUB_OFFLINE once at import; make sure a hub id never reaches the network.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
 
     backend = HFVisualBackend(str(idefics3_dir), device="cpu", max_new_tokens=2)
     with pytest.raises(PerceptionError, match="frames but"):
@@ -313,7 +319,8 @@ def test_openai_visual_timeout_is_retried_then_reported(srv, monkeypatch):
     message = str(info.value)
     assert "timed out" in message and f"{_url(srv)}/chat/completions" in message and "2 attempt(s)" in message
     assert "sk-test-secret-123" not in message
-    assert len(srv.state["requests"]) == 2 and elapsed < 0.95
+    assert len(srv.state["requests"]) == 2
+    assert elapsed < 1.5  # two 0.25 s timeouts, not two 1 s waits for the slow server
 
 
 def test_openai_visual_client_error_is_not_retried(srv):
@@ -391,6 +398,22 @@ def test_openai_audio_plain_text_retries_and_client_errors(srv):
         backend.transcribe(np.zeros(8_000, dtype=np.float32), 0.0, "")
     assert len(srv.state["requests"]) == 1
     assert backend.transcribe(np.zeros(0, dtype=np.float32), 0.0, "") == []
+
+
+def test_cache_keys_and_focus_use():
+    from cvr_gym.perception.hf_backends import HFAudioBackend, HFVisualBackend
+    from cvr_gym.perception.http_backends import OpenAIAudioBackend, OpenAIVisualBackend
+
+    a, b = HFVisualBackend("m", max_new_tokens=8), HFVisualBackend("m", max_new_tokens=8)
+    assert a.cache_key == b.cache_key and a.uses_focus
+    assert HFVisualBackend("m", max_new_tokens=9).cache_key != a.cache_key
+    assert not HFVisualBackend("m", prompt_template="Describe the frame.").uses_focus
+    assert HFAudioBackend("m").cache_key == HFAudioBackend("m").cache_key and not HFAudioBackend("m").uses_focus
+    v = OpenAIVisualBackend("http://127.0.0.1:1/v1", model="x")
+    assert v.cache_key == OpenAIVisualBackend("http://127.0.0.1:1/v1/", model="x").cache_key and v.uses_focus
+    assert v.cache_key != OpenAIVisualBackend("http://127.0.0.1:1/v1", model="y").cache_key
+    assert not OpenAIAudioBackend("http://127.0.0.1:1/v1").uses_focus
+    assert OpenAIAudioBackend("http://127.0.0.1:1/v1", focus_as_prompt=True).uses_focus
 
 
 def test_split_frame_answers():

@@ -17,6 +17,7 @@ call raises :class:`~cvr_gym.envs.perceiver.PerceptionError`, which the env repo
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from typing import Any
@@ -72,6 +73,10 @@ def _load_error(what: str, model: str, err: BaseException) -> BackendLoadError:
             "check the hub id or local path (if HF_HUB_OFFLINE=1 is set, only cached models and "
             "local directories load)")
     return BackendLoadError(f"could not load {what} {model!r}: {type(err).__name__}: {err} ({hint})")
+
+
+def _key(kind: str, **settings: Any) -> str:
+    return f"{kind}:" + json.dumps(settings, sort_keys=True, default=repr)
 
 
 def _model_source(model: str) -> str:
@@ -131,6 +136,10 @@ class HFVisualBackend:
     list when the model generated nothing. Loading happens on first use (or ``load()``); a
     model that cannot be loaded raises :class:`BackendLoadError` naming the id/path, and any
     failure while generating raises :class:`~cvr_gym.envs.perceiver.PerceptionError`.
+
+    ``cache_key`` names every setting that shapes the output (so perceivers may share cached
+    results between backend instances); ``uses_focus`` is false when the template has no
+    ``{focus}``.
     """
 
     def __init__(self, model: str, device: str = "auto", max_new_tokens: int = 64, batch_size: int = 8,
@@ -187,6 +196,16 @@ class HFVisualBackend:
     @property
     def loaded(self) -> bool:
         return self._model is not None
+
+    @property
+    def uses_focus(self) -> bool:
+        return "{focus}" in self.prompt_template
+
+    @property
+    def cache_key(self) -> str:
+        return _key("hf-visual", model=self.model_id, device=self.device, dtype=self.dtype,
+                    max_new_tokens=self.max_new_tokens, prompt=self.prompt_template,
+                    generate_kwargs=self.generate_kwargs)
 
     # -- inference -----------------------------------------------------------------------------
     def describe(self, frames: list[np.ndarray], times: list[float], focus: str) -> list[list[Evidence]]:
@@ -298,7 +317,10 @@ class HFAudioBackend:
     dropped; ``confidence`` is 1.0 (the pipeline reports no scores); ``focus`` is not used.
     Loading happens on first use (or ``load()``) and raises :class:`BackendLoadError` naming
     the id/path; a failed call raises :class:`~cvr_gym.envs.perceiver.PerceptionError`.
+    ``cache_key`` names every setting that shapes the output; ``uses_focus`` is false.
     """
+
+    uses_focus = False
 
     def __init__(self, model: str, device: str = "auto", chunk_length_s: float = 30.0, dtype: Any = None,
                  generate_kwargs: dict[str, Any] | None = None, trust_remote_code: bool = False,
@@ -349,6 +371,12 @@ class HFAudioBackend:
     @property
     def loaded(self) -> bool:
         return self._pipe is not None
+
+    @property
+    def cache_key(self) -> str:
+        return _key("hf-audio", model=self.model_id, device=self.device, dtype=self.dtype,
+                    chunk_length_s=self.chunk_length_s, generate_kwargs=self.generate_kwargs,
+                    pause_s=self.pause_s)
 
     def transcribe(self, audio: np.ndarray, start: float, focus: str) -> list[Evidence]:
         """``speech`` Evidence with absolute times (see the class docstring)."""

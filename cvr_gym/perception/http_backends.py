@@ -74,7 +74,8 @@ class _HTTPClient:
         return f"{self.base_url}/{path.lstrip('/')}"
 
     def _headers(self, content_type: str) -> dict[str, str]:
-        headers = {"Content-Type": content_type, "Accept": "application/json"}
+        # A named User-Agent: some proxies and CDNs refuse urllib's default one.
+        headers = {"Content-Type": content_type, "User-Agent": "cvr-gym"}
         key = os.environ.get(self.api_key_env or "", "").strip() if self.api_key_env else ""
         if key:
             headers["Authorization"] = f"Bearer {key}"
@@ -256,7 +257,9 @@ class OpenAIVisualBackend:
     time more precisely. Frames with an empty answer get an empty list.
 
     Failures (after retries, a 4xx, a malformed reply) raise
-    :class:`~cvr_gym.envs.perceiver.PerceptionError`.
+    :class:`~cvr_gym.envs.perceiver.PerceptionError`. ``cache_key`` names the server, model and
+    every setting that shapes the output (never the key); ``uses_focus`` is false when the
+    template has no ``{focus}``.
     """
 
     def __init__(self, base_url: str, model: str = "default", api_key_env: str | None = "OPENAI_API_KEY",
@@ -280,6 +283,18 @@ class OpenAIVisualBackend:
         self.temperature = float(temperature)
         self.max_concurrency = int(max_concurrency)
         self.extra_body = dict(extra_body or {})
+
+    @property
+    def uses_focus(self) -> bool:
+        return "{focus}" in self.prompt_template
+
+    @property
+    def cache_key(self) -> str:
+        return "openai-visual:" + json.dumps(dict(
+            url=self.base_url, model=self.model, prompt=self.prompt_template,
+            max_frames_per_request=self.max_frames_per_request, image_format=self.image_format,
+            max_side=self.max_side, max_tokens=self.max_tokens, temperature=self.temperature,
+            extra_body=self.extra_body), sort_keys=True, default=repr)
 
     def _prompt(self, focus: str, n: int) -> str:
         focus = " ".join((focus or "").split()) or NO_FOCUS
@@ -352,7 +367,8 @@ class OpenAIAudioBackend:
     segment with non-empty text (segment times are offset by ``start`` and clipped to the
     window; ``confidence`` is ``exp(avg_logprob)`` when the server reports it, else 1.0), or,
     when there are no segments, one record for the whole window with ``text``; nothing for
-    silence. Failures raise :class:`~cvr_gym.envs.perceiver.PerceptionError`.
+    silence. Failures raise :class:`~cvr_gym.envs.perceiver.PerceptionError`. ``cache_key``
+    names the server, model and settings; ``uses_focus`` is ``focus_as_prompt``.
     """
 
     def __init__(self, base_url: str, model: str = "whisper-1", api_key_env: str | None = "OPENAI_API_KEY",
@@ -365,6 +381,16 @@ class OpenAIAudioBackend:
         self.language = language
         self.response_format = response_format
         self.focus_as_prompt = focus_as_prompt
+
+    @property
+    def uses_focus(self) -> bool:
+        return bool(self.focus_as_prompt)
+
+    @property
+    def cache_key(self) -> str:
+        return "openai-audio:" + json.dumps(dict(
+            url=self.base_url, model=self.model, language=self.language,
+            response_format=self.response_format, focus_as_prompt=self.focus_as_prompt), sort_keys=True)
 
     def request_fields(self, focus: str) -> list[tuple[str, str]]:
         """The form fields sent besides the file."""
