@@ -7,6 +7,7 @@ timeline is. ``"mixed"`` is not a preset but a rule: each task draws one of the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -82,13 +83,16 @@ DIFFICULTIES: dict[str, Difficulty] = {d.name: d for d in (EASY, MEDIUM, HARD)}
 MIXED = "mixed"
 
 
-def resolve_difficulty(difficulty: str | Difficulty, **overrides: Any) -> tuple[Difficulty, ...]:
-    """The presets a run draws from: one for a preset or a :class:`Difficulty`, three for ``mixed``.
+def resolve_difficulty(difficulty: str | Difficulty | Sequence[Difficulty], **overrides: Any) -> tuple[Difficulty, ...]:
+    """The presets a run draws from: one for a preset or a :class:`Difficulty`, three for ``mixed``
+    (a sequence of :class:`Difficulty` is a custom mix: each task draws one).
 
     ``overrides`` (e.g. ``duration=(60, 300)``) are applied to every returned preset.
     """
     if isinstance(difficulty, Difficulty):
         chosen: tuple[Difficulty, ...] = (difficulty,)
+    elif not isinstance(difficulty, str) and isinstance(difficulty, Sequence) and difficulty:
+        chosen = tuple(difficulty)
     elif difficulty == MIXED:
         chosen = (EASY, MEDIUM, HARD)
     elif difficulty in DIFFICULTIES:

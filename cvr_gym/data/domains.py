@@ -100,7 +100,7 @@ ROOM = Domain(
             "the far corner of the room"),
     actions=("the camera holds still for a moment", "sunlight moves slowly across the floor",
              "the camera adjusts its focus", "a shadow passes across the wall"),
-    captions=("Camera A", "Camera B", "Room survey", "Multi-camera recording"),
+    captions=("Room survey", "Multi-camera recording", "Take 3", "Recording in progress"),
     props=("a light switch by the door", "a radiator under the window", "a smoke alarm on the ceiling",
            "a power socket on the wall"),
     sounds=("quiet room tone", "a faint air conditioner hum", "muffled traffic outside"),

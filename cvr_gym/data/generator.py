@@ -41,7 +41,7 @@ def task_rng(seed: int, split: str, family: str, index: int) -> random.Random:
 
 
 def generate_task(family: str, seed: int = 0, index: int = 0, split: str = "train",
-                  difficulty: str | Difficulty = "medium", **overrides: Any) -> Task:
+                  difficulty: str | Difficulty | Sequence[Difficulty] = "medium", **overrides: Any) -> Task:
     """One task of ``family``; ``overrides`` replace :class:`Difficulty` fields (e.g. ``duration=(60, 120)``)."""
     presets = resolve_difficulty(difficulty, **overrides)
     return _make(family, seed, index, split, presets)
@@ -72,7 +72,7 @@ def _make(family: str, seed: int, index: int, split: str, presets: Sequence[Diff
 
 
 def generate_suite(seed: int = 0, n_per_family: int = 10, families: str | Iterable[str] | None = None,
-                   difficulty: str | Difficulty = "medium", split: str = "train",
+                   difficulty: str | Difficulty | Sequence[Difficulty] = "medium", split: str = "train",
                    progress: Callable[[int], None] | None = None, **overrides: Any) -> list[Task]:
     """``n_per_family`` tasks of each family, families in canonical order.
 
@@ -81,7 +81,7 @@ def generate_suite(seed: int = 0, n_per_family: int = 10, families: str | Iterab
         n_per_family: tasks per family (an int, or a mapping family -> count).
         families: codes (list or ``"BU,NC"``); ``None`` for all eleven.
         difficulty: ``"easy"``, ``"medium"``, ``"hard"``, ``"mixed"`` (each task draws one of
-            the three) or a :class:`Difficulty`.
+            the three), a :class:`Difficulty`, or a sequence of them (each task draws one).
         split: the split name; it is part of task ids and of the random streams, so splits of
             the same seed never share tasks.
         progress: called with 1 after each task (for progress bars).
@@ -108,7 +108,7 @@ def spread(total: int, families: Sequence[str]) -> dict[str, int]:
 
 
 def generate_splits(seed: int = 0, sizes: Mapping[str, int] | None = None,
-                    families: str | Iterable[str] | None = None, difficulty: str | Difficulty = "mixed",
+                    families: str | Iterable[str] | None = None, difficulty: str | Difficulty | Sequence[Difficulty] = "mixed",
                     progress: Callable[[int], None] | None = None, **overrides: Any) -> dict[str, list[Task]]:
     """Several splits at once; ``sizes`` maps split name -> total tasks (spread over families)."""
     sizes = dict(sizes or {"train": 660, "val": 110, "test": 220})

@@ -29,7 +29,7 @@ from cvr_gym.data.view import TaskView
 CODE = "AUD"
 ANSWER_TYPE = "single"
 HOSTS = ("Anna", "Marco", "Priya", "Kenji", "Lucia", "Ben")
-DISHES = ("tomato soup", "banana bread", "beef stew", "potato salad", "pancakes", "chilli", "apple pie")
+DISHES = ("tomato soup", "banana bread", "beef stew", "potato salad", "pancake batter", "chilli", "apple pie")
 #: secret ingredient -> how it looks when it merely stands on the counter (a visual decoy)
 ON_COUNTER = {
     "smoked paprika": "a tin of smoked paprika", "a spoonful of honey": "a jar of honey",

@@ -50,7 +50,7 @@ STEPS: tuple[Step, ...] = (
          ("honey", "maple syrup", "brown sugar", "agave nectar", "mashed dates", "molasses")),
     Step("season the soup", "the cook tastes the soup simmering on the stove", "the cook seasons the soup with {v}",
          ("sea salt", "soy sauce", "miso paste", "lemon juice", "black pepper", "smoked paprika")),
-    Step("garnish the plate", "the cook starts plating the dish", "the cook garnishes the plate with {v}",
+    Step("garnish the plate", "the cook starts arranging the food on the plate", "the cook garnishes the plate with {v}",
          ("fresh basil", "chopped chives", "toasted almonds", "lime wedges", "crispy shallots", "pomegranate")),
     Step("coat the chicken", "the cook lays the chicken pieces out on a tray", "the cook coats the chicken with {v}",
          ("breadcrumbs", "seasoned flour", "crushed cornflakes", "sesame seeds", "panko", "beaten egg")),

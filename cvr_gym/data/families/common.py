@@ -7,6 +7,7 @@ and with missing pieces. They never raise on odd input.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import string
@@ -100,25 +101,26 @@ def attr(ev: Any, key: str) -> Any:
 
 
 def unique(evidence: Iterable[Any]) -> list[Evidence]:
-    """Merge records of the same item (same video, kind and content): earliest start, latest end.
+    """Merge records of the same item (same video, kind, content and attributes): earliest start, latest end.
 
     Keeps only well-formed records (``Evidence`` or anything with the same fields); the order is
     by video then time, so readers are deterministic whatever order calls were made in.
     """
-    merged: dict[tuple[int, str, str], Evidence] = {}
+    merged: dict[tuple[int, str, str, str], Evidence] = {}
     for ev in evidence:
         try:
-            key = (int(ev.video), str(ev.kind), str(ev.content))
+            attributes = ev.attributes if isinstance(getattr(ev, "attributes", None), dict) else {}
+            key = (int(ev.video), str(ev.kind), str(ev.content), json.dumps(attributes, sort_keys=True, default=str))
             start, end = float(ev.start), float(ev.end)
         except (AttributeError, TypeError, ValueError):
             continue
-        attributes = ev.attributes if isinstance(getattr(ev, "attributes", None), dict) else {}
         old = merged.get(key)
         if old is None:
             merged[key] = Evidence(key[0], start, end, key[1], key[2], dict(attributes))
         else:
             old.start, old.end = min(old.start, start), max(old.end, end)
-    return sorted(merged.values(), key=lambda e: (e.video, e.start, e.end, e.kind, e.content))
+    return sorted(merged.values(), key=lambda e: (e.video, e.start, e.end, e.kind, e.content,
+                                                  json.dumps(e.attributes, sort_keys=True, default=str)))
 
 
 def about(evidence: Iterable[Any], question: str, *keys: str) -> list[Evidence]:
