@@ -13,4 +13,13 @@ def make_sim_env(perception_noise: PerceptionNoise | dict | None = None, **kwarg
     return CVREnv(**kwargs)
 
 
+def __getattr__(name: str):
+    # The real env pulls in PyAV and model runtimes: import it only when asked for.
+    if name in ("make_real_env", "VideoPerceiver"):
+        from cvr_gym.envs import real, video_perceiver
+
+        return {"make_real_env": real.make_real_env, "VideoPerceiver": video_perceiver.VideoPerceiver}[name]
+    raise AttributeError(name)
+
+
 __all__ = ["CVREnv", "Perceiver", "PerceptionError", "PerceptionNoise", "ScriptPerceiver", "make_sim_env"]

@@ -34,6 +34,7 @@ from cvr_gym.core.suites import Suite
 from cvr_gym.core.tasks import Task
 from cvr_gym.envs.perceiver import PerceptionError
 from cvr_gym.perception.decode import MediaError, MediaInfo, ReaderCache, check_file, file_key
+from cvr_gym.perception.base import BackendLoadError
 from cvr_gym.perception.registry import audio_backend, visual_backend
 
 
@@ -321,7 +322,9 @@ class VideoPerceiver:
             for attempt in range(attempts):
                 try:
                     return fn(*args)
-                except Exception as err:  # any backend failure goes back to the agent as text
+                except BackendLoadError:
+                    raise  # a configuration error: fail the run, not one observation
+                except Exception as err:  # any other backend failure goes back to the agent as text
                     last = err
                     if attempt + 1 < attempts:
                         self.stats.retries += 1

@@ -18,6 +18,11 @@ from cvr_gym.core.evidence import Evidence
 AUDIO_SAMPLE_RATE = 16_000
 
 
+class BackendLoadError(RuntimeError):
+    """A model or its processor could not be loaded. Not a ``PerceptionError``: the env does not
+    turn it into an observation, because every later call would fail the same way."""
+
+
 @runtime_checkable
 class VisualBackend(Protocol):
     """Turns frames into evidence. ``describe`` returns one list per frame, in order.

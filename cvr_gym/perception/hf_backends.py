@@ -26,18 +26,13 @@ import numpy as np
 
 from cvr_gym.core.evidence import Evidence
 from cvr_gym.envs.perceiver import PerceptionError
-from cvr_gym.perception.base import AUDIO_SAMPLE_RATE
+from cvr_gym.perception.base import AUDIO_SAMPLE_RATE, BackendLoadError  # noqa: F401 (re-exported)
 
 DEFAULT_VISUAL_PROMPT = (
     "Describe what is visible in this video frame in one or two sentences, including any "
     "readable text. Focus: {focus}"
 )
 NO_FOCUS = "anything notable"
-
-
-class BackendLoadError(RuntimeError):
-    """A model or its processor could not be loaded. Not a :class:`PerceptionError`: the env
-    does not swallow it, because every later call would fail the same way."""
 
 
 def resolve_device(device: str | None) -> str:
