@@ -47,14 +47,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="easy: 30-150 s videos, 2-3 of them, 2.5-4 s key evidence; medium: 2-10 min, 2-3 videos, "
                         "1.5-3.5 s keys; hard: 10-30 min, 3-4 videos, 1.5-4 s keys, more distractors; "
                         "mixed: each task draws one of the three (default mixed)")
-    p.add_argument("--min-duration", type=float, default=None, help="shortest video in seconds (>= 30; overrides the preset)")
-    p.add_argument("--max-duration", type=float, default=None, help="longest video in seconds (<= 1800; overrides the preset)")
+    p.add_argument("--min-duration", type=float, default=None,
+                   help="shortest video in seconds (>= 30; overrides the preset)")
+    p.add_argument("--max-duration", type=float, default=None,
+                   help="longest video in seconds (<= 1800; overrides the preset)")
     p.add_argument("--videos", type=_int_range, default=None, metavar="LOW,HIGH",
                    help="videos per task, e.g. 2,4 (2 to 4; overrides the preset)")
     p.add_argument("--key-length", type=_range, default=None, metavar="LOW,HIGH",
                    help="length of each key evidence item in seconds, e.g. 1,4 (overrides the preset)")
     p.add_argument("--context-length", type=_range, default=None, metavar="LOW,HIGH",
-                   help="length of the context scene around each key item in seconds, e.g. 10,90 (overrides the preset)")
+                   help="length of the context scene around each key item in seconds, e.g. 10,90 "
+                        "(overrides the preset)")
     p.add_argument("--distractors", type=int, default=None,
                    help="distractor scenes per video, as room allows (overrides the preset)")
     p.add_argument("--filler-density", type=float, default=None,

@@ -88,7 +88,8 @@ HOME = Domain(
     actions=("rain streaks down the window", "a car passes slowly outside", "a cat crosses the hallway",
              "the lights of the city come on", "a clock ticks on the mantelpiece", "leaves blow across the garden"),
     captions=("Episode", "Previously", "Later that evening", "The next morning"),
-    props=("a lamp on a side table", "a pile of unopened mail", "a coat hanging by the door", "a framed photo on a shelf"),
+    props=("a lamp on a side table", "a pile of unopened mail", "a coat hanging by the door",
+           "a framed photo on a shelf"),
     sounds=("tense background music", "rain on the roof", "a clock ticking", "a dog barking far away"),
     lines=("are you still awake?", "we need to talk later", "I'll be back before dinner", "did you hear that?"),
 )

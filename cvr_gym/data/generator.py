@@ -8,7 +8,6 @@ identical JSONL on every machine.
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from cvr_gym.core.tasks import FAMILIES, Task
 from cvr_gym.data.difficulty import Difficulty, resolve_difficulty
 from cvr_gym.data.families import FAMILY_MODULES
+from cvr_gym.data.families.common import TaskRandom
 
 GENERATOR = "cvr_gym.data"
 GENERATOR_VERSION = 1
@@ -36,8 +36,9 @@ def parse_families(families: str | Iterable[str] | None) -> list[str]:
     return [f for f in FAMILY_MODULES if f in wanted]
 
 
-def task_rng(seed: int, split: str, family: str, index: int) -> random.Random:
-    return random.Random(f"{SOURCE}:{seed}:{split}:{family}:{index}")
+def task_rng(seed: int, split: str, family: str, index: int) -> TaskRandom:
+    """The task's own stream; gold positions are balanced over consecutive tasks of the family."""
+    return TaskRandom(f"{SOURCE}:{seed}:{split}:{family}:{index}", key=f"{SOURCE}:{seed}:{split}:{family}", index=index)
 
 
 def generate_task(family: str, seed: int = 0, index: int = 0, split: str = "train",
@@ -108,7 +109,8 @@ def spread(total: int, families: Sequence[str]) -> dict[str, int]:
 
 
 def generate_splits(seed: int = 0, sizes: Mapping[str, int] | None = None,
-                    families: str | Iterable[str] | None = None, difficulty: str | Difficulty | Sequence[Difficulty] = "mixed",
+                    families: str | Iterable[str] | None = None,
+                    difficulty: str | Difficulty | Sequence[Difficulty] = "mixed",
                     progress: Callable[[int], None] | None = None, **overrides: Any) -> dict[str, list[Task]]:
     """Several splits at once; ``sizes`` maps split name -> total tasks (spread over families)."""
     sizes = dict(sizes or {"train": 660, "val": 110, "test": 220})

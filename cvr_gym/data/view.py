@@ -13,7 +13,8 @@ _OPTION_LINE = re.compile(r"^\s*\(([A-Z])\)\s?(.*)$")
 _VIDEO_LINE = re.compile(r"^\s*Video (\d+): ([\d.]+) s, [^,]*, (with audio|no audio)")
 _ANSWER_VIDEO = re.compile(r"\[start, end\] in seconds of video (\d+)")
 _FORMATS = {
-    "one option letter": "single", "every correct option letter": "multi", "all option letters in the right order": "order",
+    "one option letter": "single", "every correct option letter": "multi",
+    "all option letters in the right order": "order",
     "[start, end] in seconds": "interval", "a whole number": "count", "a short free-text answer": "free_text",
 }
 

@@ -14,7 +14,8 @@ from cvr_gym.data.families import aud, bu, cc, ccqa, fsa, moc, msr, nc, pea, pi,
 
 #: Family code -> module, in the order of :data:`cvr_gym.core.tasks.FAMILIES`.
 FAMILY_MODULES: dict[str, ModuleType] = {
-    m.CODE: m for m in sorted((bu, nc, cc, pea, pi, fsa, pss, msr, moc, ccqa, aud), key=lambda m: list(FAMILIES).index(m.CODE))
+    m.CODE: m
+    for m in sorted((bu, nc, cc, pea, pi, fsa, pss, msr, moc, ccqa, aud), key=lambda m: list(FAMILIES).index(m.CODE))
 }
 
 __all__ = ["FAMILY_MODULES"]

@@ -38,7 +38,8 @@ ON_COUNTER = {
     "lemon zest": "a bowl of lemons", "dark chocolate": "a bar of dark chocolate",
 }
 SECRETS = tuple(ON_COUNTER)
-_SAYS = ("the secret to my {d} is {s}", "here's my trick: my {d} always gets {s}", "nobody guesses it, but my {d} has {s}")
+_SAYS = ("the secret to my {d} is {s}", "here's my trick: my {d} always gets {s}",
+         "nobody guesses it, but my {d} has {s}")
 DOORS = ("barn", "stable", "henhouse", "shed", "pigsty")
 SOUNDS = ("a dog barks", "a rooster crows", "a cow moos", "a goat bleats", "a horse whinnies", "a duck quacks")
 
@@ -79,8 +80,8 @@ def _sound(rng: random.Random, diff: Difficulty, n: int) -> Draft:
     sound, *wrong = rng.sample(SOUNDS, 4)
     options, gold = place_gold(rng, sound, wrong)
     asked = rng.randrange(n)
-    scenes = [[_door_scene(door, sound if i == asked else rng.choice([s for s in SOUNDS if s != sound]), key=i == asked)]
-              for i in range(n)]
+    others = [s for s in SOUNDS if s != sound]
+    scenes = [[_door_scene(door, sound if i == asked else rng.choice(others), key=i == asked)] for i in range(n)]
 
     def distractor(rng_: random.Random, video: int) -> Scene:
         return _door_scene(rng_.choice([d for d in DOORS if d != door]), rng_.choice(SOUNDS), key=False)

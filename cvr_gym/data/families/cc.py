@@ -17,7 +17,7 @@ from cvr_gym.core.evidence import Evidence
 from cvr_gym.data.difficulty import Difficulty
 from cvr_gym.data.domains import KITCHEN
 from cvr_gym.data.families.common import (
-    Draft, about, attr, durations, lay_out, letter, mentions, num_videos, video_options,
+    Draft, about, attr, balanced, durations, lay_out, letter, mentions, num_videos, video_options,
 )
 from cvr_gym.data.timeline import Beat, Scene
 from cvr_gym.data.view import TaskView
@@ -50,7 +50,8 @@ STEPS: tuple[Step, ...] = (
          ("honey", "maple syrup", "brown sugar", "agave nectar", "mashed dates", "molasses")),
     Step("season the soup", "the cook tastes the soup simmering on the stove", "the cook seasons the soup with {v}",
          ("sea salt", "soy sauce", "miso paste", "lemon juice", "black pepper", "smoked paprika")),
-    Step("garnish the plate", "the cook starts arranging the food on the plate", "the cook garnishes the plate with {v}",
+    Step("garnish the plate", "the cook starts arranging the food on the plate",
+         "the cook garnishes the plate with {v}",
          ("fresh basil", "chopped chives", "toasted almonds", "lime wedges", "crispy shallots", "pomegranate")),
     Step("coat the chicken", "the cook lays the chicken pieces out on a tray", "the cook coats the chicken with {v}",
          ("breadcrumbs", "seasoned flour", "crushed cornflakes", "sesame seeds", "panko", "beaten egg")),
@@ -79,7 +80,7 @@ def generate(rng: random.Random, diff: Difficulty) -> Draft:
     n = num_videos(rng, diff)
     step = rng.choice(STEPS)
     ingredients = rng.sample(step.ingredients, n)
-    gold = rng.randrange(n)
+    gold = balanced(rng, n)
     target = ingredients[gold]
     lengths = durations(rng, diff, n)
     scenes = [[step_scene(step, ingredients[i], key=True)] for i in range(n)]

@@ -60,21 +60,45 @@ def distractor_count(diff: Difficulty, duration: int, key_scenes: int) -> int:
     return max(0, min(diff.distractors, max_scenes(duration) - key_scenes))
 
 
+class TaskRandom(random.Random):
+    """A task's random stream that can also draw *balanced* gold positions.
+
+    ``balanced(k)`` returns an index in ``range(k)``; over ``k`` consecutive tasks of a family
+    (same ``key``, indices ``b*k .. b*k + k - 1``) every index comes up exactly once, in a random
+    order. So a fixed guess ("always A") scores exactly chance on every block of tasks, not just
+    on average. Other draws use the ordinary stream.
+    """
+
+    def __init__(self, seed: str, key: str | None = None, index: int = 0):
+        super().__init__(seed)
+        self.key, self.index = key, index
+
+    def balanced(self, k: int) -> int:
+        if self.key is None or k <= 1:
+            return self.randrange(k) if k > 1 else 0
+        block = random.Random(f"{self.key}:{k}:{self.index // k}")
+        return block.sample(range(k), k)[self.index % k]
+
+
+def balanced(rng: random.Random, k: int) -> int:
+    """A gold position in ``range(k)``: balanced for a :class:`TaskRandom`, plain uniform otherwise."""
+    draw = getattr(rng, "balanced", None)
+    return draw(k) if draw is not None else rng.randrange(k)
+
+
 def place_gold(rng: random.Random, gold: str, others: Sequence[str]) -> tuple[list[str], int]:
-    """Options with ``gold`` at a uniformly random position; returns the options and its index."""
+    """Options with ``gold`` at a (balanced) uniformly random position; returns the options and its index."""
     options = list(others)
     rng.shuffle(options)
-    pos = rng.randrange(len(options) + 1)
+    pos = balanced(rng, len(options) + 1)
     options.insert(pos, gold)
     return options, pos
 
 
 def nonempty_subset(rng: random.Random, n: int) -> list[int]:
-    """A subset of ``range(n)`` drawn uniformly among the non-empty ones."""
-    while True:
-        chosen = [i for i in range(n) if rng.random() < 0.5]
-        if chosen:
-            return chosen
+    """A subset of ``range(n)`` drawn (balanced) uniformly among the non-empty ones."""
+    mask = balanced(rng, 2 ** n - 1) + 1
+    return [i for i in range(n) if mask >> i & 1]
 
 
 def video_options(n: int) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any
 from cvr_gym.core.evidence import Evidence
 from cvr_gym.data.difficulty import Difficulty
 from cvr_gym.data.domains import SHOP
-from cvr_gym.data.families.common import Draft, about, attr, durations, lay_out, num_videos
+from cvr_gym.data.families.common import Draft, about, attr, balanced, durations, lay_out, num_videos
 from cvr_gym.data.timeline import Beat, Scene
 from cvr_gym.data.view import TaskView
 
@@ -55,7 +55,7 @@ def _split(rng: random.Random, total: int, parts: int) -> list[int]:
 def generate(rng: random.Random, diff: Difficulty) -> Draft:
     n = num_videos(rng, diff)
     obj, colour = rng.choice(OBJECTS), rng.choice(COLOURS)
-    total = rng.randint(n, n + SPREAD - 1)
+    total = n + balanced(rng, SPREAD)
     counts = _split(rng, total, n) if n > 1 else [total]
     scenes: list[list[Scene]] = []
     for count in counts:

@@ -29,7 +29,8 @@ CHARACTERS = ("Maya", "Tom", "Leo", "Nina", "Omar", "Grace", "Ivan", "Rosa")
 OBJECTS = ("a brass key", "a folded letter", "a roll of banknotes", "an old photograph", "a USB stick",
            "a silver ring", "a train ticket", "a small notebook")
 PLACES = ("flower pot", "biscuit tin", "coat pocket", "piano stool", "old boot", "bread bin", "teapot", "garden shed")
-_CONTEXTS = ("{c} comes home late and lingers near the {p}", "{c} waits until the house is quiet, then heads for the {p}",
+_CONTEXTS = ("{c} comes home late and lingers near the {p}",
+             "{c} waits until the house is quiet, then heads for the {p}",
              "{c} paces the room, glancing at the {p}", "{c} checks that nobody is watching the {p}")
 _HIDES = ("{c} slips {o} into the {p}", "{c} quickly hides {o} in the {p}", "{c} pushes {o} deep into the {p}")
 

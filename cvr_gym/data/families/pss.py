@@ -10,13 +10,17 @@ Key beat attribute: ``prep`` (the step exactly as its option states it).
 
 from __future__ import annotations
 
+import itertools
+import math
 import random
 from typing import Any
 
 from cvr_gym.core.evidence import Evidence
 from cvr_gym.data.difficulty import Difficulty
 from cvr_gym.data.domains import KITCHEN
-from cvr_gym.data.families.common import Draft, attr, durations, lay_out, letter, num_videos, option_index, unique
+from cvr_gym.data.families.common import (
+    Draft, attr, balanced, durations, lay_out, letter, num_videos, option_index, unique,
+)
 from cvr_gym.data.timeline import Beat, Scene
 from cvr_gym.data.view import TaskView
 
@@ -25,17 +29,39 @@ ANSWER_TYPE = "order"
 
 #: (option text, context scene, key beat)
 PREP_STEPS: tuple[tuple[str, str, str], ...] = (
-    ("Grate the cheese", "the cook takes a block of cheese out of the fridge", "the cook grates the cheese into a small bowl"),
-    ("Chop the onions", "the cook peels two onions at the chopping board", "the cook dices the onions with a large knife"),
-    ("Wash the lettuce", "the cook carries a head of lettuce to the sink", "the cook rinses the lettuce leaves under the tap"),
-    ("Slice the tomatoes", "the cook lines up ripe tomatoes on the board", "the cook slices the tomatoes into thin rounds"),
-    ("Whisk the eggs", "the cook cracks eggs into a mixing bowl", "the cook whisks the eggs until they are frothy"),
-    ("Toast the bread", "the cook takes slices of bread from the bag", "the cook drops the bread into the toaster"),
-    ("Peel the carrots", "the cook pulls a bunch of carrots from a paper bag", "the cook peels the carrots over the bin"),
-    ("Squeeze the lemons", "the cook cuts lemons in half on the board", "the cook squeezes the lemons into a jug"),
-    ("Crush the garlic", "the cook separates a few cloves of garlic", "the cook crushes the garlic with the flat of a knife"),
-    ("Rinse the rice", "the cook pours rice into a sieve", "the cook rinses the rice until the water runs clear"),
-    ("Pick the parsley", "the cook brings a bunch of parsley to the board", "the cook picks the parsley leaves off the stems"),
+    ("Grate the cheese",
+     "the cook takes a block of cheese out of the fridge",
+     "the cook grates the cheese into a small bowl"),
+    ("Chop the onions",
+     "the cook peels two onions at the chopping board",
+     "the cook dices the onions with a large knife"),
+    ("Wash the lettuce",
+     "the cook carries a head of lettuce to the sink",
+     "the cook rinses the lettuce leaves under the tap"),
+    ("Slice the tomatoes",
+     "the cook lines up ripe tomatoes on the board",
+     "the cook slices the tomatoes into thin rounds"),
+    ("Whisk the eggs",
+     "the cook cracks eggs into a mixing bowl",
+     "the cook whisks the eggs until they are frothy"),
+    ("Toast the bread",
+     "the cook takes slices of bread from the bag",
+     "the cook drops the bread into the toaster"),
+    ("Peel the carrots",
+     "the cook pulls a bunch of carrots from a paper bag",
+     "the cook peels the carrots over the bin"),
+    ("Squeeze the lemons",
+     "the cook cuts lemons in half on the board",
+     "the cook squeezes the lemons into a jug"),
+    ("Crush the garlic",
+     "the cook separates a few cloves of garlic",
+     "the cook crushes the garlic with the flat of a knife"),
+    ("Rinse the rice",
+     "the cook pours rice into a sieve",
+     "the cook rinses the rice until the water runs clear"),
+    ("Pick the parsley",
+     "the cook brings a bunch of parsley to the board",
+     "the cook picks the parsley leaves off the stems"),
 )
 
 
@@ -58,14 +84,15 @@ def generate(rng: random.Random, diff: Difficulty) -> Draft:
         return _scene(rng_.choice(spare), key=False)
 
     videos = lay_out(rng, diff, durations(rng, diff, n), scenes, distractor, KITCHEN, ordered=True)
-    options = [s[0] for s in chosen]
-    rng.shuffle(options)
-    answer = [letter(options.index(s[0])) for s in chosen]
+    # The gold order is a (balanced) uniform permutation: step j in time gets option letter order[j].
+    order = list(itertools.permutations(range(k)))[balanced(rng, math.factorial(k))]
+    options = [""] * k
+    for step, slot in zip(chosen, order):
+        options[slot] = step[0]
+    answer = [letter(slot) for slot in order]
     question = ("These videos are consecutive parts of one cooking session, starting with video 1. "
                 "In what order does the cook do the following steps?")
-    chance = 1.0
-    for i in range(2, k + 1):
-        chance /= i
+    chance = 1.0 / math.factorial(k)
     return Draft(question=question, answer_type=ANSWER_TYPE, answer=answer, videos=videos,
                  options=options, chance=chance)
 
