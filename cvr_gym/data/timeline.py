@@ -43,10 +43,15 @@ class Beat:
 
 @dataclass
 class Scene:
-    """A context item (a longer visual description) and the beats that happen during it."""
+    """A context item (a longer visual description) and the beats that happen during it.
+
+    ``attributes`` (usually empty) are the context item's own structured facts, for families
+    whose beats only make sense together with what is on screen around them.
+    """
 
     context: str
     beats: list[Beat] = field(default_factory=list)
+    attributes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -170,7 +175,8 @@ def build_video(rng: random.Random, index: int, duration: int, scenes: list[Scen
     spans: list[EvidenceSpan] = []
     tagged: dict[str, ScriptItem] = {}
     for start, end, scene, beats in _place_scenes(rng, duration, scenes, diff, ordered):
-        items.append(ScriptItem(start=seconds(start), end=seconds(end), kind="visual", content=scene.context))
+        items.append(ScriptItem(start=seconds(start), end=seconds(end), kind="visual", content=scene.context,
+                                attributes=dict(scene.attributes)))
         for b_start, b_end, beat in beats:
             item = ScriptItem(start=seconds(b_start), end=seconds(b_end), kind=beat.kind,
                               content=beat.content, attributes=dict(beat.attributes))

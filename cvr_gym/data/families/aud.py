@@ -9,7 +9,9 @@ Two kinds of question:
   door opening; the animal is only heard.
 
 Distractors: other dishes' secrets, other doors with other animals, and the same door in other
-videos with another animal. Beat attributes: ``dish`` and ``secret``, or ``door`` and ``sound``.
+videos with another animal. Beat attributes: ``dish`` and ``secret`` (speech), ``sound`` (a
+sound; its door is an attribute of the door-opening scene around it, so the answer needs both
+looking and listening).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from cvr_gym.core.evidence import Evidence
 from cvr_gym.data.difficulty import Difficulty
 from cvr_gym.data.domains import FARM, KITCHEN
 from cvr_gym.data.families.common import (
-    Draft, about, attr, durations, lay_out, letter, num_videos, option_index, place_gold, video_numbers,
+    Draft, about, attr, durations, lay_out, letter, mentions, num_videos, option_index, place_gold, unique,
+    video_numbers,
 )
 from cvr_gym.data.timeline import Beat, Scene
 from cvr_gym.data.view import TaskView
@@ -53,8 +56,9 @@ def _speech_scene(rng: random.Random, host: str, dish: str, secret: str, key: bo
 
 
 def _door_scene(door: str, sound: str, key: bool) -> Scene:
+    # The sound alone does not say which door it follows: that takes the picture around it.
     return Scene(f"the farmer walks up to the {door} and opens the door",
-                 [Beat("sound", sound, {"door": f"{door} door", "sound": sound}, key=key)])
+                 [Beat("sound", sound, {"sound": sound}, key=key)], attributes={"door": f"{door} door"})
 
 
 def _speech(rng: random.Random, diff: Difficulty, n: int) -> Draft:
@@ -99,19 +103,33 @@ def generate(rng: random.Random, diff: Difficulty) -> Draft:
 
 
 def read(view: TaskView, evidence: list[Evidence]) -> Any:
-    """The secret the host says for the question's dish, or the sound at the question's door.
+    """The secret the host says for the question's dish, or the sound heard at the question's door.
 
-    Only audio records carry these attributes, so evidence from ``observe`` alone gives ``A``.
+    Speech names its dish, so hearing it is enough. A sound does not name its door: each sound
+    heard in the asked video is matched to the nearest door-opening scene seen in that video, and
+    the sound matched to the asked door wins (nearest to it if none matches). Evidence from
+    ``observe`` alone holds no secret and no sound, so it gives ``A``.
     """
     for ev in about(evidence, view.question, "dish"):
         index = option_index(view.options, attr(ev, "secret"))
         if index is not None:
             return letter(index)
     named = video_numbers(view.question)
-    for ev in about(evidence, view.question, "door"):
-        if named and ev.video != named[0]:
-            continue
-        index = option_index(view.options, attr(ev, "sound"))
-        if index is not None:
-            return letter(index)
-    return "A"
+    records = [ev for ev in unique(evidence) if not named or ev.video == named[0]]
+    sounds = [ev for ev in records if option_index(view.options, attr(ev, "sound")) is not None]
+    doors = [ev for ev in records if isinstance(attr(ev, "door"), str)]
+    asked = [ev for ev in doors if mentions(view.question, attr(ev, "door"))]
+    if not sounds:
+        return "A"
+    if not asked:
+        return letter(option_index(view.options, attr(sounds[0], "sound")))
+
+    def gap(a: Evidence, b: Evidence) -> float:
+        return max(0.0, a.start - b.end, b.start - a.end)
+
+    def nearest_door(sound: Evidence) -> Evidence:
+        return min(doors, key=lambda d: (gap(sound, d), d.start))
+
+    matched = [s for s in sounds if nearest_door(s) in asked] or sounds
+    best = min(matched, key=lambda s: (min(gap(s, d) for d in asked), s.start))
+    return letter(option_index(view.options, attr(best, "sound")))
