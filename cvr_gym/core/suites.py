@@ -7,6 +7,7 @@ folder ``NAME/`` holding ``train.jsonl``, ``val.jsonl``, ``test.jsonl`` (any sub
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -110,6 +111,18 @@ def _format_validation_error(err: ValidationError) -> str:
 
 def parse_task_lines(path: Path, lines: Iterable[str]) -> tuple[list[Task], list[str]]:
     """Validate each non-blank line; return the tasks and one problem string per bad line."""
+    # Parsing creates millions of small objects and no reference cycles: the cyclic garbage
+    # collector would rescan the growing heap again and again (3-4x slower on 10,000 tasks).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_lines(path, lines)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _parse_lines(path: Path, lines: Iterable[str]) -> tuple[list[Task], list[str]]:
     tasks: list[Task] = []
     problems: list[str] = []
     seen: dict[str, int] = {}

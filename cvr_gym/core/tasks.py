@@ -51,6 +51,8 @@ class VideoSpec(BaseModel):
     @model_validator(mode="after")
     def _items_inside_video(self) -> "VideoSpec":
         for n, item in enumerate(self.script):
+            if item.end < item.start:
+                raise ValueError(f"script item {n} ends ({item.end} s) before it starts ({item.start} s)")
             if item.start > self.duration + 1e-6:
                 raise ValueError(
                     f"script item {n} starts at {item.start} s, after the video ends ({self.duration} s)"
