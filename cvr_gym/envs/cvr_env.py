@@ -11,7 +11,7 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
-from cvr_gym.core.actions import ListenArgs, ObserveArgs, ToolCall
+from cvr_gym.core.actions import ListenArgs, ObserveArgs, Target, ToolCall
 from cvr_gym.core.costs import CallCost, CostModel, CostTotals
 from cvr_gym.core.focus import rank_by_focus
 from cvr_gym.core.formatting import ToolResult, format_prompt, format_status, format_step
@@ -338,48 +338,48 @@ class CVREnv(gym.Env[str, Any]):
         args: ObserveArgs = call.arguments
         remaining = self.frame_budget - self._totals.frames
         results = []
-        frames_total = 0
         for target in args.targets:
-            video = self.task.videos[target.video - 1] if target.video <= self.task.num_videos else None
-            header = f"observe video {target.video} [{target.start:.1f}-{target.end:.1f} s]"
-            if video is None:
-                results.append(ToolResult(call, header, error=f"there is no video {target.video}; videos are 1..{self.task.num_videos}"))
-                continue
-            if remaining <= 0:
-                results.append(ToolResult(call, header, error="the frame budget is spent"))
-                continue
-            notes = []
-            start, end = max(0.0, target.start), min(video.duration, target.end)
-            if start >= video.duration:
-                results.append(ToolResult(call, header, error=f"the window starts after video {video.index} ends ({video.duration:.1f} s)"))
-                continue
-            if (start, end) != (target.start, target.end):
-                notes.append(f"window clamped to {start:.1f}-{end:.1f} s (video length {video.duration:.1f} s)")
-            frames = target.num_frames
-            if frames > remaining:
-                notes.append(f"only {remaining} frames were left in the budget, not {frames}")
-                frames = remaining
+            result, frames = self._observe_target(call, target, args.focus, remaining)
             remaining -= frames
-            frames_total += frames
-            times = start + _bin_centres(frames) * ((end - start) / frames)
-            header = f"observe video {video.index} [{start:.1f}-{end:.1f} s], {frames} frames"
-            if args.focus:
-                header += f', focus "{_short(args.focus, 60)}"'
-            try:
-                evidence = self.perceiver.observe(self.task, video.index, times, args.focus, self._episode_rng)
-            except PerceptionError as err:
-                results.append(ToolResult(call, header, notes=notes, error=f"the visual agent failed: {err}"))
-                evidence = None
-            self._frame_times.setdefault(video.index, []).append(times)
-            if evidence is not None:
-                kept, dropped = rank_by_focus(evidence, args.focus, self.max_evidence_per_target)
-                if dropped:
-                    notes.append(f"{dropped} more item(s) not shown; narrow the window or the focus")
-                results.append(ToolResult(call, header, kept, notes))
-        cost = self.cost_model.observe(frames_total)
+            results.append(result)
+        cost = self.cost_model.observe(self.frame_budget - self._totals.frames - remaining)
         self._totals.add(cost)
         results[0].cost = cost
         return results
+
+    def _observe_target(self, call: ToolCall, target: Target, focus: str, remaining: int) -> tuple[ToolResult, int]:
+        """One target of an observe call: clamp, clip to the budget, sample times, perceive."""
+        task = self.task
+        if target.video > task.num_videos:
+            return ToolResult(call, f"observe video {target.video}",
+                              error=f"there is no video {target.video}; videos are 1..{task.num_videos}"), 0
+        video = task.videos[target.video - 1]
+        if remaining <= 0:
+            return ToolResult(call, f"observe video {video.index}", error="the frame budget is spent"), 0
+        if target.start >= video.duration:
+            return ToolResult(call, f"observe video {video.index} [{target.start:.1f}-{target.end:.1f} s]",
+                              error=f"the window starts after video {video.index} ends ({video.duration:.1f} s)"), 0
+        notes = []
+        start, end = target.start, min(video.duration, target.end)
+        if end != target.end:
+            notes.append(f"window clamped to {start:.1f}-{end:.1f} s (video length {video.duration:.1f} s)")
+        frames = target.num_frames
+        if frames > remaining:
+            notes.append(f"only {remaining} frames were left in the budget, not {frames}")
+            frames = remaining
+        times = start + _bin_centres(frames) * ((end - start) / frames)
+        self._frame_times.setdefault(video.index, []).append(times)
+        header = f"observe video {video.index} [{start:.1f}-{end:.1f} s], {frames} frames"
+        if focus:
+            header += f', focus "{_short(focus, 60)}"'
+        try:
+            evidence = self.perceiver.observe(task, video.index, times, focus, self._episode_rng)
+        except PerceptionError as err:
+            return ToolResult(call, header, notes=notes, error=f"the visual agent failed: {err}"), frames
+        kept, dropped = rank_by_focus(evidence, focus, self.max_evidence_per_target)
+        if dropped:
+            notes.append(f"{dropped} more item(s) not shown; narrow the window or the focus")
+        return ToolResult(call, header, kept, notes), frames
 
     def _listen(self, call: ToolCall) -> ToolResult:
         args: ListenArgs = call.arguments
