@@ -1,43 +1,19 @@
-"""``cvr-gym demo``: run a few episodes end to end and print what happened."""
+"""``cvr-gym demo``: the sim-vs-real comparison on the bundled corpus, with the offline backends."""
 
 from __future__ import annotations
 
 import argparse
 
+from cvr_gym.cli import compare
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="run episodes on the bundled data and print a summary table",
-                       description="Run episodes on the bundled data with the reference agents and print a table.")
-    p.add_argument("--episodes", type=int, default=20, help="episodes per agent (default 20)")
-    p.add_argument("--seed", type=int, default=0, help="seed for task order and agents")
-    p.set_defaults(func=run)
+    p = sub.add_parser(
+        "demo", help="run real episodes on the bundled corpus in both worlds and print the comparison",
+        description="Runs the heuristic agent on the bundled corpus of real videos in CVRSim-v0 (scripts) and "
+                    "CVRReal-v0 (PyAV decoding, offline OCR and speech recognition), and prints the "
+                    "comparison table. Same as `cvr-gym compare` with demo defaults.")
+    compare.add_arguments(p)
+    p.set_defaults(func=compare.run, episodes=None)
 
 
-def run(args: argparse.Namespace) -> int:
-    import gymnasium as gym
-    from rich.console import Console
-    from rich.table import Table
-
-    import cvr_gym  # noqa: F401
-
-    console = Console()
-    env = gym.make("CVRSim-v0", suite="default", split="test")
-    table = Table(title=f"CVRSim-v0, default suite, test split, {args.episodes} episodes")
-    for col in ("agent", "mean score", "frames/episode", "steps/episode"):
-        table.add_column(col, justify="right" if col != "agent" else "left")
-    obs, info = env.reset(seed=args.seed)
-    env.action_space.seed(args.seed)
-    scores, frames, steps = [], [], []
-    for _ in range(args.episodes):
-        done = False
-        while not done:
-            obs, reward, term, trunc, info = env.step(env.action_space.sample(mask=info["action_context"]))
-            done = term or trunc
-        scores.append(info["score"] or 0.0)
-        frames.append(info["totals"]["frames"])
-        steps.append(info["totals"]["steps"])
-        obs, info = env.reset()
-    n = len(scores)
-    table.add_row("random", f"{sum(scores) / n:.3f}", f"{sum(frames) / n:.1f}", f"{sum(steps) / n:.1f}")
-    console.print(table)
-    return 0

@@ -1,0 +1,238 @@
+"""Sim vs real: the same agent on the same tasks in ``CVRSim-v0`` and ``CVRReal-v0``.
+
+For every task the agent plays one episode in each env with the same seed (``paired`` mode), or
+the simulator episode's actions are replayed in the real env (``replay`` mode). A *shadow*
+simulator follows the real episode action by action, so for every real step we know what the
+script says the same calls should have returned; comparing the two gives per-step evidence
+recall (how much of the script the real perception recovered) and precision (how much of what
+it reported the script backs). Wall time is measured per step in both worlds.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import gymnasium as gym
+
+#: Evidence kinds that can stand for each other (OCR text and descriptions of a frame).
+_KIND_GROUP = {"visual": "visual", "object": "object", "text": "text", "speech": "audio", "sound": "audio"}
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """What to compare.
+
+    Arguments:
+        agent: agent spec (``"heuristic"``, ``"single-pass:8"``, ``"checkpoint:PATH"``).
+        suite: a suite whose tasks have both scripts and video files (default ``"corpus"``).
+        split: the split (``None``: all).
+        episodes: how many tasks (``None``: all), taken in suite order.
+        seed: seed for both envs and the agent.
+        mode: ``"paired"`` (the agent plays in each world) or ``"replay"`` (the sim episode's
+            actions are replayed in the real env).
+        real_args: keyword arguments for ``CVRReal-v0`` (backends, perceiver options).
+        env_args: keyword arguments for both envs (``max_steps``, ``frame_budget``, ...).
+        match_threshold: similarity (difflib ratio) at which two evidence contents match.
+    """
+
+    agent: str = "heuristic"
+    suite: str = "corpus"
+    split: str | None = "test"
+    episodes: int | None = None
+    seed: int = 0
+    mode: Literal["paired", "replay"] = "paired"
+    real_args: dict[str, Any] = field(default_factory=dict)
+    env_args: dict[str, Any] = field(default_factory=dict)
+    match_threshold: float = 0.7
+
+
+def contents_match(a: Any, b: Any, threshold: float) -> bool:
+    """Whether two evidence records say the same thing (same kind group, similar content)."""
+    if _KIND_GROUP.get(a.kind) != _KIND_GROUP.get(b.kind) or a.video != b.video:
+        return False
+    x, y = a.content.lower().strip(), b.content.lower().strip()
+    return x == y or difflib.SequenceMatcher(None, x, y).ratio() >= threshold
+
+
+def recall_precision(truth: Sequence[Any], found: Sequence[Any], threshold: float) -> tuple[float | None, float | None]:
+    """Share of ``truth`` matched by ``found`` and share of ``found`` matched by ``truth``.
+
+    ``None`` where the denominator is empty (nothing to recover or nothing reported).
+    """
+    recall = (sum(any(contents_match(t, f, threshold) for f in found) for t in truth) / len(truth)) if truth else None
+    precision = (sum(any(contents_match(f, t, threshold) for t in truth) for f in found) / len(found)) if found else None
+    return recall, precision
+
+
+def _make(env_id: str, config: CompareConfig, **extra: Any) -> gym.Env:
+    import cvr_gym  # noqa: F401
+
+    kwargs = {"suite": config.suite, "split": config.split, "disable_env_checker": True, **config.env_args, **extra}
+    return gym.make(env_id, **kwargs)
+
+
+def _play(env: gym.Env, agent: Any, task_id: str, seed: int, actions: Sequence[Any] | None = None,
+          shadow: gym.Env | None = None, threshold: float = 0.7) -> dict[str, Any]:
+    """One episode; with ``actions`` replay them instead of asking the agent; with ``shadow`` step
+    a simulator alongside and score evidence recall/precision per step."""
+    obs, info = env.reset(seed=seed, options={"task_id": task_id})
+    if shadow is not None:
+        shadow.reset(seed=seed, options={"task_id": task_id})
+    if actions is None:
+        if "seed" in inspect.signature(agent.reset).parameters:
+            agent.reset(obs, info, seed=seed)
+        else:
+            agent.reset(obs, info)
+    steps: list[dict[str, Any]] = []
+    taken: list[Any] = []
+    done, k = False, 0
+    while not done:
+        if actions is not None:
+            if k >= len(actions):
+                break
+            action = actions[k]
+        else:
+            action = agent.act(obs, info)
+        k += 1
+        taken.append(action)
+        t0 = time.perf_counter()
+        obs, reward, terminated, truncated, info = env.step(action)
+        wall = time.perf_counter() - t0
+        step = {"wall_s": wall, "frames": sum(c.get("frames", 0) for c in info["call_costs"]),
+                "evidence": len(info["evidence"])}
+        if shadow is not None:
+            truth = shadow.step(action)[4]["evidence"]
+            step["recall"], step["precision"] = recall_precision(truth, info["evidence"], threshold)
+        steps.append(step)
+        done = terminated or truncated
+    answer = next((c["arguments"]["answer"] for c in info.get("tool_calls", []) if c["name"] == "answer"), None)
+    return {"score": info.get("score") or 0.0, "answer": answer, "steps": steps, "actions": taken,
+            "frames": info["totals"]["frames"], "family": info["family"]}
+
+
+def run_comparison(config: CompareConfig, progress: Callable[[Iterable], Iterable] | None = None) -> dict[str, Any]:
+    """Play every task in both worlds and return per-episode results plus a summary."""
+    from baselines import make_agent, needs_privileged_info
+
+    privileged = {"privileged_info": True} if needs_privileged_info(config.agent) else {}
+    sim = _make("CVRSim-v0", config, **privileged)
+    # A private perception cache: results cached by earlier runs in this process would make real
+    # steps look free and the speed comparison meaningless.
+    real_args = {"perceiver_options": {"cache": "private"}, **config.real_args}
+    real = _make("CVRReal-v0", config, **real_args, **privileged)
+    shadow = _make("CVRSim-v0", config)
+    try:
+        agent = make_agent(config.agent, config.seed, sim.action_space)
+        tasks = list(sim.unwrapped.suite)[: config.episodes]
+        episodes = []
+        for task in (progress(tasks) if progress else tasks):
+            sim_ep = _play(sim, agent, task.id, config.seed)
+            replay = sim_ep["actions"] if config.mode == "replay" else None
+            real_ep = _play(real, agent, task.id, config.seed, actions=replay, shadow=shadow,
+                            threshold=config.match_threshold)
+            episodes.append({"task_id": task.id, "family": task.family, "sim": _strip(sim_ep), "real": _strip(real_ep),
+                             "agree": sim_ep["answer"] == real_ep["answer"]})
+    finally:
+        for env in (sim, real, shadow):
+            env.close()
+    return {"config": {**config.__dict__}, "episodes": episodes, "summary": summarise(episodes)}
+
+
+def _strip(ep: dict[str, Any]) -> dict[str, Any]:
+    from cvr_gym.evaluation.records import jsonable
+
+    out = {k: v for k, v in ep.items() if k != "actions"}
+    out["actions"] = jsonable(ep["actions"])
+    return out
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+def summarise(episodes: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Per family and overall: scores in each world, agreement, recall/precision, costs, speed."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for ep in episodes:
+        groups[ep["family"]].append(ep)
+        groups["ALL"].append(ep)
+    summary = {}
+    for name, eps in sorted(groups.items(), key=lambda kv: (kv[0] == "ALL", kv[0])):
+        sim_steps = [s for e in eps for s in e["sim"]["steps"]]
+        real_steps = [s for e in eps for s in e["real"]["steps"]]
+        sim_wall = _mean(s["wall_s"] for s in sim_steps)
+        real_wall = _mean(s["wall_s"] for s in real_steps)
+        sim_score = _mean(e["sim"]["score"] for e in eps)
+        real_score = _mean(e["real"]["score"] for e in eps)
+        summary[name] = {
+            "n": len(eps),
+            "sim_score": sim_score,
+            "real_score": real_score,
+            "real_over_sim": (real_score / sim_score) if sim_score else None,
+            "answer_agreement": _mean(float(e["agree"]) for e in eps),
+            "evidence_recall": _mean(s.get("recall") for s in real_steps),
+            "evidence_precision": _mean(s.get("precision") for s in real_steps),
+            "sim_frames": _mean(e["sim"]["frames"] for e in eps),
+            "real_frames": _mean(e["real"]["frames"] for e in eps),
+            "sim_step_ms": None if sim_wall is None else sim_wall * 1e3,
+            "real_step_ms": None if real_wall is None else real_wall * 1e3,
+            "speed_ratio": (real_wall / sim_wall) if sim_wall and real_wall else None,
+        }
+    return summary
+
+
+COLUMNS = [("n", "n", "{:d}"), ("sim_score", "sim score", "{:.3f}"), ("real_score", "real score", "{:.3f}"),
+           ("real_over_sim", "real/sim", "{:.2f}"), ("answer_agreement", "agree", "{:.2f}"),
+           ("evidence_recall", "recall", "{:.2f}"), ("evidence_precision", "precision", "{:.2f}"),
+           ("sim_frames", "frames sim", "{:.1f}"), ("real_frames", "frames real", "{:.1f}"),
+           ("sim_step_ms", "sim ms/step", "{:.3f}"), ("real_step_ms", "real ms/step", "{:.0f}"),
+           ("speed_ratio", "real/sim time", "{:,.0f}x")]
+
+
+def summary_table(summary: dict[str, Any], title: str = "") -> Any:
+    """A rich table of :func:`summarise`'s output."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("family")
+    for _, label, _ in COLUMNS:
+        table.add_column(label, justify="right")
+    for name, row in summary.items():
+        table.add_row(name, *("-" if row[key] is None else fmt.format(row[key]) for key, _, fmt in COLUMNS))
+    return table
+
+
+def plot_comparison(summary: dict[str, Any], out: str | Path, title: str = "") -> Path:
+    """Bars of sim and real score per family, with evidence recall as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(summary)
+    x = range(len(names))
+    fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(names) + 2), 4))
+    width = 0.38
+    ax.bar([i - width / 2 for i in x], [summary[n]["sim_score"] or 0 for n in names], width, label="CVRSim-v0 score")
+    ax.bar([i + width / 2 for i in x], [summary[n]["real_score"] or 0 for n in names], width, label="CVRReal-v0 score")
+    ax.plot(list(x), [summary[n]["evidence_recall"] or 0 for n in names], "k.--", label="evidence recall (real)")
+    ax.set_xticks(list(x), names)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("score / recall")
+    ratio = summary.get("ALL", {}).get("speed_ratio")
+    ax.set_title(title + (f"  (a real step takes {ratio:,.0f}x a sim step)" if ratio else ""))
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
