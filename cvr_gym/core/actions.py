@@ -9,6 +9,7 @@ dicts and OpenAI tool calls into ToolCalls.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -91,38 +92,31 @@ ARGS_BY_TOOL: dict[str, type[BaseModel]] = {
 }
 
 
-class ToolCall(BaseModel):
+@dataclass(frozen=True, slots=True)
+class ToolCall:
     """A validated tool call. Build one directly or with the helpers::
 
+        ToolCall("observe", {"targets": [{"video": 1, "start": 0, "end": 30, "num_frames": 8}]})
         ToolCall.observe(1, 0, 30, num_frames=8, focus="red car")
         ToolCall.observe_many([(1, 0, 10, 8), (2, 0, 10, 8)], focus="compare")
         ToolCall.listen(2, 10, 20)
         ToolCall.answer("B")
-    """
 
-    model_config = _FROZEN
+    ``arguments`` may be given as a dict; it is validated into the tool's arguments model.
+    A plain frozen dataclass (not a pydantic model) because one is built on every ``step``.
+    """
 
     name: ToolName
     arguments: Union[ObserveArgs, ListenArgs, AnswerArgs]
 
-    @model_validator(mode="before")
-    @classmethod
-    def _typed_arguments(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            name = data.get("name")
-            args = data.get("arguments", {})
-            model = ARGS_BY_TOOL.get(name) if isinstance(name, str) else None
-            if model is not None and not isinstance(args, model):
-                if not isinstance(args, dict):
-                    raise ValueError(f"arguments of {name} must be an object, got {type(args).__name__}")
-                data = {"name": name, "arguments": model.model_validate(args)}
-        return data
-
-    @model_validator(mode="after")
-    def _arguments_match_name(self) -> "ToolCall":
-        if not isinstance(self.arguments, ARGS_BY_TOOL[self.name]):
-            raise ValueError(f"arguments do not belong to tool {self.name}")
-        return self
+    def __post_init__(self) -> None:
+        model = ARGS_BY_TOOL.get(self.name) if isinstance(self.name, str) else None
+        if model is None:
+            raise ValueError(f"unknown tool {self.name!r}; the tools are {', '.join(TOOL_NAMES)}")
+        if not isinstance(self.arguments, model):
+            if not isinstance(self.arguments, dict):
+                raise ValueError(f"arguments of {self.name} must be an object, got {type(self.arguments).__name__}")
+            object.__setattr__(self, "arguments", model.model_validate(self.arguments))
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
@@ -132,17 +126,17 @@ class ToolCall(BaseModel):
     @classmethod
     def observe_many(cls, targets: list[tuple[int, float, float, int]], focus: str = "") -> "ToolCall":
         ts = tuple(Target(video=v, start=s, end=e, num_frames=n) for v, s, e, n in targets)
-        return cls(name="observe", arguments=ObserveArgs(targets=ts, focus=focus))
+        return cls("observe", ObserveArgs(targets=ts, focus=focus))
 
     @classmethod
     def listen(cls, video: int, start: float, end: float, focus: str = "") -> "ToolCall":
-        return cls(name="listen", arguments=ListenArgs(video=video, start=start, end=end, focus=focus))
+        return cls("listen", ListenArgs(video=video, start=start, end=end, focus=focus))
 
     @classmethod
     def answer(cls, answer: Any) -> "ToolCall":
         if isinstance(answer, list):
             answer = tuple(answer)
-        return cls(name="answer", arguments=AnswerArgs(answer=answer))
+        return cls("answer", AnswerArgs(answer=answer))
 
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -204,7 +204,7 @@ def _build(name: Any, args: Any) -> ToolCall:
     arguments = _normalise_args(name, args)
     try:
         # The arguments model is chosen by name, so validating it alone is the whole check.
-        return ToolCall.model_construct(name=name, arguments=ARGS_BY_TOOL[name].model_validate(arguments))
+        return ToolCall(name, ARGS_BY_TOOL[name].model_validate(arguments))
     except ValidationError as err:
         raise ActionParseError(f"invalid {name} call: {describe_validation_error(err)}") from None
 
