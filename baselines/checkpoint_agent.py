@@ -69,7 +69,9 @@ class CheckpointAgent:
             tensors = {k: torch.as_tensor(v, dtype=torch.float32).unsqueeze(0) for k, v in self._obs.items()}
             logits = self.policy(tensors, torch.as_tensor(mask).unsqueeze(0))[0]
         if self.greedy:
-            index = int(torch.argmax(logits))
+            from cvr_gym.train.policy import greedy_actions
+
+            index = int(greedy_actions(self.policy, torch.log_softmax(logits[None], dim=-1))[0])
         else:
             p = torch.softmax(logits, dim=-1).double().numpy()
             index = int(self._rng.choice(len(p), p=p / p.sum()))

@@ -176,8 +176,8 @@ def test_maskable_ppo_runs(mini_suite_path):
     from sb3_contrib import MaskablePPO
 
     env = wrap_env(_make(mini_suite_path), scales=(1, 2), frame_counts=(8, 32))
-    model = MaskablePPO("MultiInputPolicy", env, n_steps=32, batch_size=32, n_epochs=1, seed=0, device="cpu")
-    model.learn(64)
+    model = MaskablePPO("MultiInputPolicy", env, n_steps=16, batch_size=16, n_epochs=1, seed=0, device="cpu")
+    model.learn(16)
     obs, _ = env.reset(seed=1)
     action, _ = model.predict(obs, action_masks=env.action_masks(), deterministic=True)
     assert env.action_masks()[int(action)]

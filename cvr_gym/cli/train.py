@@ -49,6 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden", type=_int_list, default=[256, 256], help="mlp: hidden sizes, e.g. 256,256")
     p.add_argument("--scales", type=_int_list, default=None, help="mlp: window scales, e.g. 1,2,4,8,16")
     p.add_argument("--frame-counts", type=_int_list, default=None, help="mlp: observe frame counts, e.g. 4,8,16,32")
+    p.add_argument("--num-choices", type=int, default=None,
+                   help="mlp: typed answer choices in the catalogue (0: answer only through the reader macro-action)")
+    p.add_argument("--cost-weight", type=float, default=None,
+                   help="mlp: weight of the env's frame-cost reward component during training (env default 0.1)")
+    p.add_argument("--scale-advantages", action="store_true",
+                   help="mlp: divide advantages by the group's std (original GRPO; default: mean only)")
     p.add_argument("--text-encoder", choices=("hash", "minilm"), default="hash", help="mlp: text encoder (default hash)")
     p.add_argument("--max-steps", type=int, default=None, help="env step limit per episode (default: the env's)")
     p.add_argument("--num-envs", type=int, default=8, help="mlp: envs stepped together (default 8)")
@@ -97,11 +103,15 @@ def _run_mlp(args: argparse.Namespace) -> int:
         catalogue["scales"] = args.scales
     if args.frame_counts:
         catalogue["frame_counts"] = args.frame_counts
+    if args.num_choices is not None:
+        catalogue["num_choices"] = args.num_choices
+    env_kwargs = {"reward": {"cost": args.cost_weight}} if args.cost_weight is not None else {}
     env_id = {"sim": "CVRSim-v0", "real": "CVRReal-v0"}.get(args.env, args.env)
     config = GRPOConfig(
         env_id=env_id, suite=args.suite, split=split, eval_split=eval_split,
         families=[f for f in args.families.split(",") if f] if args.families else None,
-        max_steps=args.max_steps, catalogue=catalogue, encoder={"text_encoder": args.text_encoder},
+        max_steps=args.max_steps, catalogue=catalogue, env_kwargs=env_kwargs,
+        scale_advantages=args.scale_advantages, encoder={"text_encoder": args.text_encoder},
         group_size=args.group_size or 8, tasks_per_update=args.tasks_per_update, updates=args.updates,
         learning_rate=args.learning_rate or 3e-4, clip_epsilon=args.clip_epsilon, kl_coef=args.kl_coef,
         entropy_coef=args.entropy_coef, epochs=args.epochs, seed=args.seed, num_envs=args.num_envs,

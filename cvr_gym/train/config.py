@@ -13,7 +13,8 @@ class GRPOConfig:
     One *update*: pick ``tasks_per_update`` tasks; run ``group_size`` episodes of each, all
     started with the same ``reset(options={"group_id": ..., "task_index": ...})`` (same task, same
     perception-noise stream); score each episode by its return ``R`` (the env's rubric); give
-    every action of an episode the advantage ``(R - mean(R_group)) / (std(R_group) + adv_eps)``;
+    every action of an episode the advantage ``R - mean(R_group)`` (divided by
+    ``std(R_group) + adv_eps`` when ``scale_advantages``, the original GRPO normalisation);
     then take ``epochs`` optimiser passes over the batch, maximising the clipped-ratio objective
     ``min(rho * A, clip(rho, 1 - eps, 1 + eps) * A)`` (``rho`` = new / rollout probability of the
     taken action), minus ``kl_coef`` times the KL to a frozen reference copy of the initial
@@ -50,8 +51,11 @@ class GRPOConfig:
         minibatches: minibatches per pass.
         max_grad_norm: gradient-norm clip (``None``: no clipping).
         adv_eps: added to the group's standard deviation.
-        scale_advantages: divide by the group's std (``False``: only subtract the mean, as in
-            Dr. GRPO).
+        scale_advantages: divide by the group's std, as in the original GRPO. Off by default (only
+            the group mean is subtracted, as in Dr. GRPO): with a cost term in the return, a group
+            whose episodes all fail differs only by a few hundredths of cost, and dividing by that
+            tiny std turns "spent fewer frames" into full-size advantages, which drives policies to
+            answer before looking at anything.
         loss_aggregation: ``"step"`` averages the loss over all actions of the batch;
             ``"episode"`` averages within each episode first, then over episodes.
 
@@ -95,7 +99,7 @@ class GRPOConfig:
     minibatches: int = 1
     max_grad_norm: float | None = 1.0
     adv_eps: float = 1e-6
-    scale_advantages: bool = True
+    scale_advantages: bool = False
     loss_aggregation: str = "step"
     # execution
     seed: int = 0

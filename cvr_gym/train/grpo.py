@@ -99,7 +99,8 @@ class GRPOTrainer:
         if policy is None:
             with torch.random.fork_rng(devices=[]):  # seeded initial weights; the global RNG is left alone
                 torch.manual_seed(int(config.seed))
-                policy = MLPPolicy(obs_space, n_actions, **(policy_kwargs or {}))
+                kwargs = {"action_groups": self.action_groups(), **(policy_kwargs or {})}
+                policy = MLPPolicy(obs_space, n_actions, **kwargs)
         self.policy = policy
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.learning_rate)
         self.ref_policy: nn.Module | None = None
@@ -115,6 +116,17 @@ class GRPOTrainer:
         self._eval_envs = None
         self._writer = None
         self.history: list[dict[str, Any]] = []
+
+    def action_groups(self) -> list[int]:
+        """Group id per catalogue action for the hierarchical policy: 0 observe, 1 listen, 2 answer."""
+        from cvr_gym.wrappers.catalogue import ActionCatalogue
+
+        cat = ActionCatalogue(**self.catalogue_config)
+        ids = {"observe": 0, "listen": 1, "answer": 2, "answer_from_evidence": 2}
+        groups = [ids[cat.entry(i).kind] for i in range(len(cat))]
+        # renumber so that the ids are 0..k-1 (a catalogue without listen has no group 1)
+        order = {g: n for n, g in enumerate(sorted(set(groups)))}
+        return [order[g] for g in groups]
 
     # -- rollouts --------------------------------------------------------------------------------
     def group_options(self, update: int) -> list[list[dict]]:

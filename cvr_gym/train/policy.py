@@ -39,6 +39,13 @@ class MLPPolicy(nn.Module):
     - ``n_actions``: number of discrete actions.
     - ``hidden_sizes``: widths of the hidden layers (default ``(256, 256)``).
     - ``activation``: ``"tanh"`` (default) or ``"relu"``.
+    - ``action_groups``: optional group id per action (e.g. 0 observe, 1 listen, 2 answer). The
+      policy is then hierarchical: ``log p(a) = log p(group) + log p(a | group)`` with one extra
+      logit per group, each softmax over the valid members only. Without it, many similar
+      actions (dozens of windows) split the probability mass, and the single most likely action
+      (what greedy play takes) can be one that is unlikely as a *kind* (e.g. answering before
+      looking at anything while looking has 90 % of the mass); with groups, greedy play first
+      picks the most likely kind, then its most likely member.
 
     ## Interface used by the trainer
 
@@ -48,7 +55,7 @@ class MLPPolicy(nn.Module):
     """
 
     def __init__(self, obs_shapes: Any, n_actions: int, hidden_sizes: Sequence[int] = (256, 256),
-                 activation: str = "tanh"):
+                 activation: str = "tanh", action_groups: Sequence[int] | None = None):
         super().__init__()
         if hasattr(obs_shapes, "spaces"):
             obs_shapes = {k: tuple(s.shape) for k, s in obs_shapes.spaces.items()}
@@ -63,7 +70,18 @@ class MLPPolicy(nn.Module):
             layers += [nn.Linear(in_dim, h), act()]
             in_dim = h
         self.body = nn.Sequential(*layers)
-        self.head = nn.Linear(in_dim, self.n_actions)
+        self.action_groups = [int(g) for g in action_groups] if action_groups is not None else None
+        self.n_groups = 0
+        if self.action_groups is not None:
+            if len(self.action_groups) != self.n_actions:
+                raise ValueError("action_groups needs one group id per action")
+            self.n_groups = max(self.action_groups) + 1
+            onehot = torch.zeros(self.n_groups, self.n_actions, dtype=torch.bool)
+            onehot[torch.as_tensor(self.action_groups), torch.arange(self.n_actions)] = True
+            self.register_buffer("_group_members", onehot, persistent=False)
+            self.register_buffer("_group_index", torch.as_tensor(self.action_groups, dtype=torch.long),
+                                 persistent=False)
+        self.head = nn.Linear(in_dim, self.n_actions + self.n_groups)
         for m in self.body:
             if isinstance(m, nn.Linear):
                 nn.init.orthogonal_(m.weight, gain=float(np.sqrt(2)))
@@ -76,20 +94,58 @@ class MLPPolicy(nn.Module):
         return torch.cat(parts, dim=1).float()
 
     def forward(self, obs: Mapping[str, torch.Tensor], mask: torch.Tensor | None = None) -> torch.Tensor:
-        logits = self.head(self.body(self.flatten(obs)))
+        out = self.head(self.body(self.flatten(obs)))
+        logits = out[:, : self.n_actions]
         if mask is not None:
-            logits = logits.masked_fill(~mask.bool(), _NEG)
-        return logits
+            mask = mask.bool()
+            logits = logits.masked_fill(~mask, _NEG)
+        if not self.n_groups:
+            return logits
+        # hierarchical: log p(group) + log p(action | group), each over valid entries only
+        members = self._group_members  # (G, A)
+        valid = mask if mask is not None else torch.ones_like(logits, dtype=torch.bool)
+        within = torch.full_like(logits, _NEG)
+        group_valid = []
+        for g in range(self.n_groups):
+            sel = members[g] & valid  # (B, A)
+            lse = torch.logsumexp(logits.masked_fill(~sel, _NEG), dim=-1, keepdim=True)
+            within = torch.where(sel, logits - lse, within)
+            group_valid.append(sel.any(dim=-1))
+        g_logits = out[:, self.n_actions:].masked_fill(~torch.stack(group_valid, dim=-1), _NEG)
+        g_logp = torch.log_softmax(g_logits, dim=-1)
+        logp = within + g_logp.gather(1, self._group_index.expand(logits.shape[0], -1))
+        return logp.masked_fill(~valid, _NEG)
+
+    def greedy(self, logits: torch.Tensor) -> torch.Tensor:
+        """The deterministic action for each row of ``forward``'s output.
+
+        Flat policies take the arg-max; hierarchical ones take the most likely group, then its most
+        likely member.
+        """
+        if not self.n_groups:
+            return logits.argmax(dim=-1)
+        probs = logits.exp()  # (B, A); masked entries are 0
+        group_p = probs @ self._group_members.T.to(probs.dtype)  # (B, G)
+        best = group_p.argmax(dim=-1)  # (B,)
+        in_best = self._group_members[best]  # (B, A)
+        return logits.masked_fill(~in_best, 2 * _NEG).argmax(dim=-1)
 
     def config(self) -> dict[str, Any]:
         return {"class": f"{type(self).__module__}:{type(self).__qualname__}",
                 "obs_shapes": {k: list(v) for k, v in self.obs_shapes.items()}, "n_actions": self.n_actions,
-                "hidden_sizes": list(self.hidden_sizes), "activation": self.activation}
+                "hidden_sizes": list(self.hidden_sizes), "activation": self.activation,
+                "action_groups": self.action_groups}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "MLPPolicy":
         kwargs = {k: v for k, v in config.items() if k != "class"}
         return cls(**kwargs)
+
+
+def greedy_actions(policy: nn.Module, logits: torch.Tensor) -> torch.Tensor:
+    """``policy.greedy(logits)`` when the policy defines it, else the arg-max."""
+    fn = getattr(policy, "greedy", None)
+    return fn(logits) if callable(fn) else logits.argmax(dim=-1)
 
 
 def policy_from_config(config: Mapping[str, Any]) -> nn.Module:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from cvr_gym.train.config import GRPOConfig
-from cvr_gym.train.policy import obs_to_tensors
+from cvr_gym.train.policy import greedy_actions, obs_to_tensors
 
 
 def make_policy_env(config: GRPOConfig, split: str | None) -> gym.Env:
@@ -164,7 +164,7 @@ def run_episodes(envs: gym.vector.VectorEnv, policy: torch.nn.Module, options: S
                     logits = policy(obs_t, torch.as_tensor(mask[live]))
                     logp_all = torch.log_softmax(logits, dim=-1)
                     if greedy:
-                        a_live = logp_all.argmax(dim=-1)
+                        a_live = greedy_actions(policy, logp_all)
                     else:
                         a_live = torch.multinomial(logp_all.exp(), 1, generator=generator).squeeze(1)
                     lp_live = logp_all.gather(1, a_live[:, None]).squeeze(1)

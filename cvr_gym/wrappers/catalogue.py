@@ -77,7 +77,9 @@ class ActionCatalogue:
         max_videos: videos a task may have (actions on missing videos are masked).
         scales: window scales; scale ``s`` splits a video into ``s`` equal windows.
         frame_counts: frame counts an ``observe`` may ask for.
-        num_choices: answer choices per answer type (see the module docstring).
+        num_choices: answer choices per answer type (see the module docstring); 0 leaves
+            ``answer_from_evidence`` as the only way to answer (the policy then only decides
+            what to look at and when to stop).
         answer_from_evidence: include the reader macro-action.
         listen: include ``listen`` actions.
         focus: ``"question"`` (default: the question is the focus prompt of observe/listen),
@@ -92,8 +94,10 @@ class ActionCatalogue:
                  frame_counts: Sequence[int] = (4, 8, 16, 32), num_choices: int = 32,
                  answer_from_evidence: bool = True, listen: bool = True, focus: str = "question",
                  mask_repeats: bool = True, force_answer_at_last_step: bool = True):
-        if max_videos < 1 or not scales or not frame_counts or num_choices < 1:
-            raise ValueError("max_videos, scales, frame_counts and num_choices must be non-empty/positive")
+        if max_videos < 1 or not scales or not frame_counts or num_choices < 0:
+            raise ValueError("max_videos, scales and frame_counts must be non-empty/positive, num_choices >= 0")
+        if num_choices == 0 and not answer_from_evidence:
+            raise ValueError("with num_choices=0 the agent needs answer_from_evidence to answer")
         if any(s < 1 for s in scales) or any(f < 1 for f in frame_counts):
             raise ValueError("scales and frame_counts must be positive")
         self.max_videos = int(max_videos)
@@ -195,7 +199,7 @@ class ActionCatalogue:
             limit = 1
         mask = np.zeros(C, dtype=bool)
         mask[: max(0, min(C, limit))] = True
-        if not mask.any() and not self.use_reader:
+        if C and not mask.any() and not self.use_reader:
             mask[0] = True  # never leave the agent without an answer
         return mask
 
@@ -256,6 +260,8 @@ class ActionCatalogue:
         choice = self.choice_mask(state)
         if not choice.any():
             choice[0] = True
+        if not kind.any():
+            kind[3 if self.use_reader else 2] = True
         return np.concatenate([kind, video, window, frames, choice])
 
     # -- decoding ------------------------------------------------------------------------------

@@ -91,6 +91,8 @@ class DiscreteActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
                                         force_answer_at_last_step=force_answer_at_last_step)
         self.catalogue = catalogue
         self.factored = bool(factored)
+        if self.factored and catalogue.num_choices < 1:
+            raise ValueError("the factored action space needs num_choices >= 1")
         self.action_space = (spaces.MultiDiscrete(np.array(catalogue.nvec, dtype=np.int64)) if self.factored
                              else spaces.Discrete(len(catalogue)))
         self.state = EpisodeState()
