@@ -385,7 +385,9 @@ def build_trainer(config: LLMTrainConfig, model: Any = None, tokenizer: Any = No
 
     device = resolve_device(config.device)
     if model is None or tokenizer is None:
-        model, tokenizer = load_model(config.model, device=device)
+        # fp32 on the CPU: the Trainer moves it to its device (one GPU per process under
+        # `accelerate launch`) and bf16 autocast does the mixed precision.
+        model, tokenizer = load_model(config.model, device="cpu", dtype="float32")
     else:
         ensure_tool_chat_template(tokenizer)
         _fill_special_tokens(tokenizer, model)
@@ -492,20 +494,32 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> LLMTrainConfig:
-    """An :class:`LLMTrainConfig` from the train CLI's namespace (missing options keep defaults)."""
+    """An :class:`LLMTrainConfig` from the train CLI's namespace (missing or ``None`` options keep
+    the defaults here). Reads ``env``, ``suite``, ``split`` (``all``/``none`` = every task),
+    ``families`` (comma-separated), ``max_steps`` (env steps per episode), ``seed``, ``device``
+    beside the options of :func:`add_llm_arguments`."""
     d = LLMTrainConfig()
-    get = lambda name, default: getattr(args, name, None) if getattr(args, name, None) is not None else default  # noqa: E731
+
+    def get(name: str, default: Any) -> Any:
+        value = getattr(args, name, None)
+        return default if value is None else value
+
     families = get("families", d.families)
     if isinstance(families, str):
         families = [f for f in families.split(",") if f]
     env_id = get("env", d.env_id)
-    if env_id in ("sim", "real"):
-        env_id = {"sim": "CVRSim-v0", "real": "CVRReal-v0"}[env_id]
+    env_id = {"sim": "CVRSim-v0", "real": "CVRReal-v0"}.get(env_id, env_id)
+    split = get("split", d.split)
+    if str(split).lower() in ("all", "none", ""):
+        split = None
+    env_kwargs = {}
+    if getattr(args, "max_steps", None):
+        env_kwargs["max_steps"] = int(args.max_steps)
     return LLMTrainConfig(
-        model=get("model", d.model), env_id=env_id, suite=get("suite", d.suite), split=get("split", d.split),
-        families=families, max_tasks=get("max_tasks", d.max_tasks), group_size=get("group_size", d.group_size),
-        prompts_per_step=get("prompts_per_step", d.prompts_per_step), max_turns=get("max_turns", d.max_turns),
-        max_completion_length=get("max_completion_length", d.max_completion_length),
+        model=get("model", d.model), env_id=env_id, suite=get("suite", d.suite), split=split,
+        families=families, env_kwargs=env_kwargs, max_tasks=get("max_tasks", d.max_tasks),
+        group_size=get("group_size", d.group_size), prompts_per_step=get("prompts_per_step", d.prompts_per_step),
+        max_turns=get("max_turns", d.max_turns), max_completion_length=get("max_completion_length", d.max_completion_length),
         temperature=get("temperature", d.temperature), learning_rate=get("learning_rate", d.learning_rate),
         steps=get("steps", d.steps), lora=bool(get("lora", d.lora)), lora_r=get("lora_r", d.lora_r),
         device=get("device", d.device), seed=get("seed", d.seed), out=str(get("out", d.out)),
