@@ -35,7 +35,17 @@ def test_spec_parsing():
         make_agent("llm:openai:http://127.0.0.1:9/v1")
 
 
-def test_random_hf_model_gets_format_penalties(tmp_path, mini_suite_path):
+@pytest.fixture
+def one_torch_thread():
+    # A tiny model: a second thread only adds contention on a busy machine.
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_random_hf_model_gets_format_penalties(tmp_path, mini_suite_path, one_torch_thread):
     pytest.importorskip("transformers")
     from tiny_models import tiny_qwen2
 

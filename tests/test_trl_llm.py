@@ -21,6 +21,16 @@ ANSWER = '<tool_call>\n{"name": "answer", "arguments": {"answer": "B"}}\n</tool_
 DONE = "Done.<|im_end|>"
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    # Tiny matrices: a second thread buys nothing and, on a busy 2-core machine, makes each
+    # GRPO step up to 10x slower (0.5 s with one thread, 2-17 s with two under load).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     return tiny_qwen2(tmp_path_factory.mktemp("tiny_qwen2"))
