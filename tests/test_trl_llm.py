@@ -168,23 +168,30 @@ def test_grpo_tool_calls_reach_the_env(tmp_path, mini_suite_path, tiny_model_dir
     assert logs[-1]["completions/mean_length"] == model_tokens
 
 
-def test_train_llm_from_cli_args_random_model(tmp_path, mini_suite_path, tiny_model_dir, monkeypatch):
-    """A random model's gibberish reaches env.step as raw text and earns format penalties."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--suite")
-    parser.add_argument("--split")
-    trl_llm.add_llm_arguments(parser)
+def test_train_cli_policy_llm_random_model(tmp_path, mini_suite_path, tiny_model_dir):
+    """`cvr-gym train --policy llm`: a random model's gibberish reaches env.step as raw text and
+    earns format penalties; LoRA saves an adapter."""
+    from cvr_gym.cli import main as cli_main
+
     out = tmp_path / "run"
-    args = parser.parse_args(["--model", str(tiny_model_dir), "--suite", str(mini_suite_path), "--steps", "2",
-                              "--group-size", "2", "--max-tasks", "2", "--max-completion-length", "24",
-                              "--max-turns", "2", "--out", str(out), "--lora"])
-    args.device = "cpu"
-    assert trl_llm.train_llm(args) == 0
+    code = cli_main(["train", "--policy", "llm", "--model", str(tiny_model_dir), "--suite", str(mini_suite_path),
+                     "--split", "all", "--steps", "2", "--group-size", "2", "--max-tasks", "2",
+                     "--max-completion-length", "24", "--max-turns", "2", "--out", str(out), "--lora",
+                     "--device", "cpu"])
+    assert code == 0
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["steps"] == 2 and summary["env_counts"]["episodes"] == 4
     assert summary["env_counts"]["text"] >= 1 and summary["env_counts"]["invalid"] >= 1
     assert summary["last_log"]["reward"] < 0
-    assert (out / "adapter_config.json").is_file()  # LoRA saves an adapter
+    assert summary["config"]["split"] is None and summary["config"]["group_size"] == 2
+    assert (out / "adapter_config.json").is_file()
+
+
+def test_llm_arguments_stand_alone():
+    parser = argparse.ArgumentParser()
+    trl_llm.add_llm_arguments(parser)
+    config = trl_llm.config_from_args(parser.parse_args(["--model", "m", "--group-size", "8", "--lora"]))
+    assert (config.model, config.group_size, config.lora, config.steps, config.split) == ("m", 8, True, 100, "train")
 
 
 def test_smollm2_gguf_is_found_without_importing_the_package():
