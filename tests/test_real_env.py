@@ -372,3 +372,16 @@ def test_speech_is_transcribed(env):
     words = set(" ".join(ev.content.lower() for ev in speech).replace(".", "").split())
     assert len(words & set(SPEECH.split())) >= 5
     assert 0.0 <= speech[0].start < 1.5
+
+
+def test_gymnasium_check_env_passes_on_the_real_env(tmp_path):
+    from gymnasium.utils.env_checker import check_env
+
+    write_video(tmp_path / "plain.mp4", 3.0, lambda d, t, font: None, audio=tones(3.0))
+    task = _task("plain", ("plain.mp4", 3.0, True))
+    (tmp_path / "tasks.jsonl").write_text(json.dumps(task) + "\n")
+    env = gym.make("CVRReal-v0", suite=str(tmp_path / "tasks.jsonl"))
+    try:
+        check_env(env.unwrapped)
+    finally:
+        env.close()
