@@ -157,15 +157,17 @@ def test_train_cli(mini_suite_path, tmp_path, capsys):
 
     out = tmp_path / "cli"
     code = main(["train", "--suite", str(mini_suite_path), "--split", "all", "--eval-split", "none",
+                 "--select-split", str(mini_suite_path), "--eval-every", "1",
                  "--updates", "2", "--group-size", "2", "--tasks-per-update", "2", "--num-envs", "2",
                  "--hidden", "16", "--scales", "1,2", "--frame-counts", "8", "--out", str(out), "--no-progress"])
     assert code == 0
     assert (out / "checkpoints" / "last.pt").is_file() and (out / "learning_curve.png").is_file()
+    assert (out / "checkpoints" / "best.pt").is_file()
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["updates"] == 2
+    assert summary["updates"] == 2 and summary["best"]["update"] in (0, 1, 2)
     # resume to 3 updates in total
     code = main(["train", "--suite", str(mini_suite_path), "--split", "all", "--eval-split", "none",
-                 "--updates", "3", "--resume", str(out / "checkpoints" / "last.pt"), "--out", str(out), "--no-progress"])
+                 "--select-split", "none", "--updates", "3", "--resume", str(out / "checkpoints" / "last.pt"), "--out", str(out), "--no-progress"])
     assert code == 0 and json.loads((out / "summary.json").read_text())["updates"] == 3
     assert "Summary" in capsys.readouterr().out
 

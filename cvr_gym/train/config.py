@@ -25,6 +25,9 @@ class GRPOConfig:
         suite: suite name or path given to the env.
         split: split trained on.
         eval_split: split evaluated on (``None``: no evaluation).
+        select_split: split on which each evaluation also scores the policy for model selection
+            (``None``: none): the checkpoint with the best mean return there (the training
+            objective: score minus the weighted costs) is kept as ``checkpoints/best.pt``.
         families: keep only these task families (``None``: all).
         env_kwargs: more keyword arguments for ``gym.make`` (``reward``, ``frame_budget``,
             ``perception_noise``, ...).
@@ -42,6 +45,9 @@ class GRPOConfig:
             episodes).
         updates: updates :meth:`GRPOTrainer.train` runs by default.
         learning_rate: Adam step size.
+        lr_decay: decay the step size linearly from ``learning_rate`` to ``lr_final * learning_rate``
+            over ``updates`` updates (constant afterwards).
+        lr_final: the fraction of ``learning_rate`` reached at the end of the decay.
         clip_epsilon: PPO-style ratio clip.
         kl_coef: weight of the KL penalty to the frozen reference policy (0 disables it and no
             reference copy is kept). The estimator is k3: ``exp(r) - r - 1`` with ``r = ref - new``
@@ -81,6 +87,7 @@ class GRPOConfig:
     suite: str = "default"
     split: str = "train"
     eval_split: str | None = "test"
+    select_split: str | None = None
     families: list[str] | None = None
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     max_steps: int | None = None
@@ -92,6 +99,8 @@ class GRPOConfig:
     tasks_per_update: int = 8
     updates: int = 100
     learning_rate: float = 3e-4
+    lr_decay: bool = False
+    lr_final: float = 0.1
     clip_epsilon: float = 0.2
     kl_coef: float = 0.0
     entropy_coef: float = 0.01

@@ -116,6 +116,7 @@ class GRPOTrainer:
         self._eval_envs = None
         self._writer = None
         self.history: list[dict[str, Any]] = []
+        self.best: dict[str, Any] = {}
 
     def action_groups(self) -> list[int]:
         """Group id per catalogue action for the hierarchical policy: 0 observe, 1 listen, 2 answer."""
@@ -149,6 +150,9 @@ class GRPOTrainer:
     def update(self) -> dict[str, Any]:
         """Collect one batch of groups and optimise on it; returns the update's statistics."""
         cfg = self.config
+        lr = self.learning_rate()
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
         t0 = time.perf_counter()
         groups = self.collect(self.group_options(self.update_count))
         t1 = time.perf_counter()
@@ -163,9 +167,17 @@ class GRPOTrainer:
         roll = summarise(episodes)
         record = {"kind": "update", "update": self.update_count, "episodes_total": self.episodes_seen,
                   **{f"rollout/{k}": v for k, v in roll.items()}, **stats,
-                  "zero_signal_groups": int(np.sum(returns.std(axis=1) == 0)),
+                  "zero_signal_groups": int(np.sum(returns.std(axis=1) == 0)), "lr": lr,
                   "rollout_s": t1 - t0, "optim_s": t2 - t1}
         return record
+
+    def learning_rate(self) -> float:
+        """The step size of the next update (see ``GRPOConfig.lr_decay``)."""
+        cfg = self.config
+        if not cfg.lr_decay or cfg.updates <= 0:
+            return cfg.learning_rate
+        frac = min(1.0, self.update_count / cfg.updates)
+        return cfg.learning_rate * (1.0 - frac * (1.0 - cfg.lr_final))
 
     def _optimise(self, episodes: Sequence[Episode], ep_adv: np.ndarray) -> dict[str, float]:
         cfg = self.config
@@ -226,23 +238,41 @@ class GRPOTrainer:
         return out
 
     # -- evaluation ------------------------------------------------------------------------------
-    def evaluate(self, split: str | None = None, episodes: int | None = None, greedy: bool = True) -> dict[str, Any]:
-        """Play the policy on ``split`` (default ``eval_split``): every task once, or ``episodes``."""
+    def evaluate(self, split: str | None = None, episodes: int | None = None, greedy: bool = True,
+                 kind: str = "eval") -> dict[str, Any]:
+        """Play the policy on ``split`` (default ``eval_split``): every task once, or ``episodes``.
+
+        Returns a log record (``kind``, ``update``, ``split`` and the means of score, return,
+        frames and steps).
+        """
         cfg = self.config
         split = split if split is not None else cfg.eval_split
-        if self._eval_envs is None or self._eval_split != split:
-            if self._eval_envs is not None:
-                self._eval_envs.close()
-            self._eval_envs = make_vector_env(cfg, split)
-            self._eval_split = split
+        if self._eval_envs is None:
+            self._eval_envs = {}
+        if split not in self._eval_envs:
             probe = make_policy_env(cfg, split)
-            self._eval_n = len(probe.unwrapped.suite)
+            self._eval_envs[split] = (make_vector_env(cfg, split), len(probe.unwrapped.suite))
             probe.close()
-        n = episodes if episodes is not None else (cfg.eval_episodes or self._eval_n)
-        opts = [{"task_index": i % self._eval_n, "group_id": f"eval-{split}-{i}"} for i in range(n)]
+        envs, n_tasks = self._eval_envs[split]
+        n = episodes if episodes is not None else (cfg.eval_episodes or n_tasks)
+        opts = [{"task_index": i % n_tasks, "group_id": f"eval-{split}-{i}"} for i in range(n)]
         gen = torch.Generator().manual_seed(int(cfg.seed) + 10_007)  # only used when greedy=False
-        eps = run_episodes(self._eval_envs, self.policy, opts, generator=gen, greedy=greedy)
-        return {"kind": "eval", "update": self.update_count, "split": split, **summarise(eps)}
+        eps = run_episodes(envs, self.policy, opts, generator=gen, greedy=greedy)
+        return {"kind": kind, "update": self.update_count, "split": split, **summarise(eps)}
+
+    def _evaluate_all(self, emit: Callable[[dict[str, Any]], None], log_dir: Path) -> None:
+        cfg = self.config
+        test = self.evaluate() if cfg.eval_split else None
+        if test is not None:
+            emit(test)
+        if cfg.select_split:
+            sel = self.evaluate(cfg.select_split, kind="select")
+            emit(sel)
+            if not self.best or sel["return"] > self.best["return"]:
+                self.best = {"update": self.update_count, "return": sel["return"], "score": sel["score"],
+                             "frames": sel["frames"], "split": cfg.select_split,
+                             "eval": {k: test[k] for k in ("split", "score", "frames", "steps", "return")} if test else None}
+                self.save_checkpoint(log_dir / "checkpoints" / "best.pt")
 
     # -- training loop ---------------------------------------------------------------------------
     def train(self, updates: int | None = None,
@@ -267,18 +297,19 @@ class GRPOTrainer:
             if callback is not None:
                 callback(rec)
 
-        if cfg.eval_split and self.update_count == 0 and updates > 0:
-            emit(self.evaluate())
+        evaluating = bool(cfg.eval_split or cfg.select_split)
+        if evaluating and self.update_count == 0 and updates > 0:
+            self._evaluate_all(emit, log_dir)
         for _ in range(updates):
             emit(self.update())
             u = self.update_count
-            if cfg.eval_split and cfg.eval_every and u % cfg.eval_every == 0:
-                emit(self.evaluate())
+            if evaluating and cfg.eval_every and u % cfg.eval_every == 0:
+                self._evaluate_all(emit, log_dir)
             if cfg.checkpoint_every and u % cfg.checkpoint_every == 0:
                 self.save_checkpoint(log_dir / "checkpoints" / f"update_{u:05d}.pt")
         if updates > 0:
-            if cfg.eval_split and (not cfg.eval_every or self.update_count % cfg.eval_every):
-                emit(self.evaluate())
+            if evaluating and (not cfg.eval_every or self.update_count % cfg.eval_every):
+                self._evaluate_all(emit, log_dir)
             self.save_checkpoint(log_dir / "checkpoints" / "last.pt")
         return records
 
@@ -307,6 +338,7 @@ class GRPOTrainer:
             "update": self.update_count,
             "episodes": self.episodes_seen,
             "wrappers": {"catalogue": self.catalogue_config, "encoder": self.encoder_config},
+            "best": dict(self.best),
         }
 
     def save_checkpoint(self, path: str | Path) -> Path:
@@ -327,6 +359,7 @@ class GRPOTrainer:
         self.rng.bit_generator.state = state["rng"]["numpy"]
         self.update_count = int(state["update"])
         self.episodes_seen = int(state["episodes"])
+        self.best = dict(state.get("best") or {})
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, **overrides: Any) -> "GRPOTrainer":
@@ -340,8 +373,8 @@ class GRPOTrainer:
 
     def close(self) -> None:
         self.envs.close()
-        if self._eval_envs is not None:
-            self._eval_envs.close()
+        for envs, _ in (self._eval_envs or {}).values():
+            envs.close()
         if self._writer is not None:
             self._writer.close()
 

@@ -14,14 +14,25 @@ def read_log(path: str | Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+def _smooth(values: Sequence[float], window: int) -> list[float]:
+    out, acc = [], 0.0
+    for i, v in enumerate(values):
+        acc += v
+        if i >= window:
+            acc -= values[i - window]
+        out.append(acc / min(i + 1, window))
+    return out
+
+
 def plot_learning_curve(records: "Sequence[Mapping[str, Any]] | str | Path", out: str | Path,
                         baselines: Mapping[str, Mapping[str, float]] | None = None,
-                        title: str = "GRPO on CVRSim-v0") -> Path:
+                        title: str = "GRPO on CVRSim-v0", best_update: int | None = None) -> Path:
     """Plot score (top) and frames per episode (bottom) against the update number.
 
     ``records``: log records or the path of a ``log.jsonl``. Training rollouts (sampled actions)
     are drawn thin, evaluations (greedy, on the eval split) with markers. ``baselines`` maps an
-    agent name to ``{"score": ..., "frames": ...}`` drawn as horizontal dashed lines.
+    agent name to ``{"score": ..., "frames": ...}`` drawn as horizontal dashed lines;
+    ``best_update`` (the update of the selected checkpoint) is marked with a vertical line.
     """
     import matplotlib
 
@@ -35,19 +46,24 @@ def plot_learning_curve(records: "Sequence[Mapping[str, Any]] | str | Path", out
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
     if upd:
         x = [r["update"] for r in upd]
-        ax1.plot(x, [r["rollout/score"] for r in upd], lw=0.8, alpha=0.6, label="train rollouts (sampled)")
-        ax2.plot(x, [r["rollout/frames"] for r in upd], lw=0.8, alpha=0.6, label="train rollouts (sampled)")
+        for ax, key in ((ax1, "rollout/score"), (ax2, "rollout/frames")):
+            y = [r[key] for r in upd]
+            ax.plot(x, y, lw=0.6, alpha=0.35, color="tab:blue")
+            ax.plot(x, _smooth(y, 10), lw=1.4, color="tab:blue", label="train rollouts (sampled, 10-update mean)")
     if ev:
         split = ev[0].get("split") or "eval"
         x = [r["update"] for r in ev]
-        ax1.plot(x, [r["score"] for r in ev], "o-", ms=4, label=f"{split} split (greedy)")
-        ax2.plot(x, [r["frames"] for r in ev], "o-", ms=4, label=f"{split} split (greedy)")
+        ax1.plot(x, [r["score"] for r in ev], "o-", ms=4, color="tab:orange", label=f"{split} split (greedy)")
+        ax2.plot(x, [r["frames"] for r in ev], "o-", ms=4, color="tab:orange", label=f"{split} split (greedy)")
     colours = ["tab:red", "tab:green", "tab:purple", "tab:brown", "tab:gray"]
     for (name, vals), c in zip((baselines or {}).items(), colours):
         if "score" in vals:
             ax1.axhline(vals["score"], ls="--", color=c, lw=1, label=name)
         if "frames" in vals:
             ax2.axhline(vals["frames"], ls="--", color=c, lw=1, label=name)
+    if best_update is not None:
+        for ax in (ax1, ax2):
+            ax.axvline(best_update, color="k", lw=0.8, ls=":", label="selected checkpoint" if ax is ax1 else None)
     ax1.set_ylabel("mean score")
     ax1.set_ylim(bottom=0)
     ax2.set_ylabel("frames per episode")

@@ -84,8 +84,9 @@ class ActionCatalogue:
         listen: include ``listen`` actions.
         focus: ``"question"`` (default: the question is the focus prompt of observe/listen),
             ``""`` (no focus) or any fixed text.
-        mask_repeats: mask observe/listen calls already made this episode (without perception
-            noise they return the same evidence again).
+        mask_repeats: mask observe/listen calls already made this episode, and observing a
+            window again with no more frames than before (without perception noise they return
+            the same, or about the same, evidence again).
         force_answer_at_last_step: on the last step only answers are allowed (otherwise the
             episode would end by truncation with no answer and score 0).
     """
