@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from cvr_gym.core.evidence import Evidence, ScriptItem
-from cvr_gym.core.suites import Suite, load_suite
+from cvr_gym.core.suites import SPLITS, Suite, load_suite
 from cvr_gym.core.tasks import Task, VideoSpec
 from cvr_gym.envs.video_perceiver import merge_frames
 from cvr_gym.perception.base import AUDIO_SAMPLE_RATE
@@ -242,7 +242,8 @@ def _suites(source: str | Path | Suite, split: str | None) -> dict[str, Suite]:
     if split is not None:
         return {split: load_suite(path, split=split)}
     if path.is_dir():
-        return {p.stem: load_suite(p) for p in sorted(path.glob("*.jsonl"))}
+        files = [path / f"{s}.jsonl" for s in SPLITS if (path / f"{s}.jsonl").is_file()]
+        return {p.stem: load_suite(p) for p in files or sorted(path.glob("*.jsonl"))}
     return {path.stem: load_suite(path)}
 
 

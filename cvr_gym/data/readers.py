@@ -47,6 +47,11 @@ def read_answer(view: TaskView, evidence: Iterable[Evidence]) -> Any:
     """
     records = [_as_evidence(ev) for ev in evidence or ()]
     records = [ev for ev in records if ev is not None]
+    # Tasks of the rendered corpus (their questions name a template) are read from text, fuzzily.
+    from cvr_gym.data.corpus.readers import corpus_reader, read_corpus_answer
+
+    if corpus_reader(view) is not None:
+        return read_corpus_answer(view, records)
     module = FAMILY_MODULES.get(view.family or "")
     if module is None:
         return _generic_guess(view)

@@ -11,9 +11,9 @@ noise bursts are seeded white noise. Only speech needs espeak-ng: :func:`find_es
 a clear message when it is missing.
 
 Determinism: the same plans give the same pictures and waveforms, and on one machine (same
-PyAV/FFmpeg/x264 and espeak-ng) byte-identical files, since x264 runs with one thread and the
-muxer writes no creation time. Other versions may encode differently; the tasks and scripts do
-not depend on the files.
+PyAV/FFmpeg/x264 and espeak-ng) byte-identical files: pictures are converted to YUV here, x264
+runs with one thread and the muxer writes no creation time. Other versions may encode
+differently; the tasks and scripts never depend on the files.
 """
 
 from __future__ import annotations
@@ -108,6 +108,26 @@ def draw_scene(scene: Scene, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8)
 
 
+def rgb_to_yuv420(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 limited-range YUV 4:2:0 planes stacked as PyAV's ``yuv420p`` array (H * 3 / 2 x W).
+
+    Converting here rather than letting swscale do it inside the encoder keeps the encoder's
+    input, and so the files, identical from run to run (swscale's result varied between runs).
+    """
+    x = rgb.astype(np.float32)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = 16 + 0.257 * r + 0.504 * g + 0.098 * b
+    u = 128 - 0.148 * r - 0.291 * g + 0.439 * b
+    v = 128 + 0.439 * r - 0.368 * g - 0.071 * b
+    h, w = y.shape
+
+    def half(c: np.ndarray) -> np.ndarray:
+        return c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+
+    planes = [y, half(u).reshape(h // 4, w), half(v).reshape(h // 4, w)]
+    return np.clip(np.rint(np.concatenate(planes)), 0, 255).astype(np.uint8)
+
+
 # -- sound ------------------------------------------------------------------------------------------
 def speak(text: str, seconds: float, rate: int = AUDIO_RATE) -> np.ndarray:
     """``text`` spoken by espeak-ng at ``rate`` Hz, at the slowest speed that fits ``seconds``."""
@@ -189,10 +209,10 @@ def render_video(plan: VideoPlan, path: str | Path, crf: int = 26, audio_bitrate
         frame_index = 0
         total = int(round(plan.duration * plan.fps))
         for scene in plan.scenes:
-            picture = draw_scene(scene, plan.size)
+            picture = rgb_to_yuv420(draw_scene(scene, plan.size))
             last = min(total, int(round(scene.end * plan.fps)))
             while frame_index < last:
-                frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+                frame = av.VideoFrame.from_ndarray(picture, format="yuv420p")
                 frame.pts = frame_index
                 for packet in vs.encode(frame):
                     c.mux(packet)

@@ -132,12 +132,48 @@ def parity(suite: str | Suite = "corpus", split: str | None = None, progress: Ca
             "seconds": time.perf_counter() - t0}
 
 
+def script_agreement(reference: Suite, perceived: Suite, slack: float = 1.0) -> dict[str, dict[str, float]]:
+    """Per kind: how many reference script items a perceived script has (same kind, content
+    reading alike, times overlapping within ``slack`` s) and how many perceived items the
+    reference backs. Videos are matched by path; each is counted once."""
+    def scripts(suite: Suite) -> dict[str, tuple]:
+        return {v.path: v.script for t in suite for v in t.videos if v.path}
+
+    ref, got = scripts(reference), scripts(perceived)
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # recalled, reference, backed, perceived
+
+    def found(item: Any, pool: tuple) -> bool:
+        probe = Evidence(1, item.start, item.end, item.kind, item.content, dict(item.attributes))
+        return recalled(probe, [Evidence(1, o.start, o.end, o.kind, o.content) for o in pool
+                                if o.kind == item.kind and o.start <= item.end + slack and o.end >= item.start - slack])
+
+    for path, items in ref.items():
+        other = got.get(path, ())
+        for item in items:
+            counts[item.kind][0] += found(item, other)
+            counts[item.kind][1] += 1
+        for item in other:
+            counts[item.kind][2] += found(item, items)
+            counts[item.kind][3] += 1
+    return {k: {"recall": r / n if n else float("nan"), "reference": n,
+                "precision": b / m if m else float("nan"), "perceived": m}
+            for k, (r, n, b, m) in sorted(counts.items())}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Oracle sim-vs-real scores and evidence recall on a rendered corpus.")
     p.add_argument("suite", nargs="?", default="corpus")
     p.add_argument("--split", default=None)
     p.add_argument("--json", default=None, help="also write the full report here")
+    p.add_argument("--perceived", default=None,
+                   help="instead, compare the suite's scripts with these perceived ones (cvr-gym build-scripts)")
     args = p.parse_args(argv)
+    if args.perceived:
+        table = script_agreement(load_suite(args.suite, split=args.split), load_suite(args.perceived))
+        for kind, row in table.items():
+            print(f"{kind:7s} recall {row['recall']:.3f} of {row['reference']:4d}  "
+                  f"precision {row['precision']:.3f} of {row['perceived']:4d}")
+        return 0
     report = parity(args.suite, args.split, progress=lambda line: print(line, file=sys.stderr, flush=True))
     for family, row in report["families"].items():
         print(f"{family:5s} tasks {row['tasks']:2d}  sim {row['sim']:.3f}  real {row['real']:.3f}")

@@ -15,7 +15,7 @@ from cvr_gym.data.corpus.common import Group, Question, build_videos, letter, na
 from cvr_gym.data.corpus.layout import Card, background, decoration, filler_card
 
 CODE = "PSS"
-MARK = "consecutive parts of one cooking session"
+MARK = "each shown as an on-screen caption"
 STEPS = ("GRATE THE CHEESE", "WASH THE LETTUCE", "SLICE THE BREAD", "PEEL THE CARROTS", "CHOP THE ONIONS",
          "CRACK THE EGGS", "ZEST THE LEMON", "RINSE THE RICE", "MELT THE BUTTER", "TOAST THE NUTS")
 
@@ -43,8 +43,8 @@ def build(rng: random.Random, prefix: str) -> Group:
         options = list(asked)
         rng.shuffle(options)
         gold = [letter(options.index(s)) for s in sorted(asked, key=steps.index)]
-        text = (f"The videos are {MARK}, in order. Put these prep steps, each shown as an on-screen "
-                "caption, in the order they happen.")
+        text = (f"The videos are consecutive parts of one cooking session, in order. Put these prep steps, {MARK}, "
+                "in the order they happen.")
         return Question(text, "order", gold, [(place[s], tag[s]) for s in asked], [s.lower() for s in options],
                         chance=1.0 / math.factorial(len(asked)))
 
