@@ -96,6 +96,43 @@ def _run_llm(args: argparse.Namespace) -> int:
     return int(train_llm(args) or 0)
 
 
+def _reference_scores(config) -> dict[str, dict[str, float]]:
+    """Mean score and frames of the single-pass and random reference agents on the eval split.
+
+    Drawn as dashed lines on the learning curve. Empty when the ``baselines`` package is missing.
+    """
+    try:
+        from baselines import make_agent
+    except ImportError:
+        return {}
+    import gymnasium as gym
+
+    import cvr_gym  # noqa: F401
+
+    env = gym.make(config.env_id, disable_env_checker=True, **config.env_make_kwargs(config.eval_split))
+    out = {}
+    try:
+        n = len(env.unwrapped.suite)
+        for label, spec in (("single-pass (32 frames/video)", "single-pass:32"), ("random agent", "random")):
+            agent = make_agent(spec, seed=config.seed, action_space=env.action_space)
+            scores, frames = [], []
+            for i in range(n):
+                obs, info = env.reset(options={"task_index": i, "group_id": f"eval-{config.eval_split}-{i}"})
+                agent.reset(obs, info, seed=config.seed + i)
+                done = False
+                while not done:
+                    obs, _, term, trunc, info = env.step(agent.act(obs, info))
+                    done = term or trunc
+                scores.append(info["score"] or 0.0)
+                frames.append(info["totals"]["frames"])
+            out[label] = {"score": sum(scores) / n, "frames": sum(frames) / n}
+    except Exception as err:  # noqa: BLE001 - reference lines are a nicety, never fatal
+        print(f"(no reference agents on the plot: {err})", file=sys.stderr)
+    finally:
+        env.close()
+    return out
+
+
 def _run_mlp(args: argparse.Namespace) -> int:
     from cvr_gym.train.config import GRPOConfig
     from cvr_gym.train.grpo import GRPOTrainer
@@ -169,7 +206,10 @@ def _run_mlp(args: argparse.Namespace) -> int:
     if evals:
         first_eval = evals[0]
     best = trainer.best
-    png = plot_learning_curve(out / "log.jsonl", out / "learning_curve.png", best_update=best.get("update"))
+    reference = _reference_scores(trainer.config) if eval_split and trainer.config.env_id == "CVRSim-v0" else {}
+    png = plot_learning_curve(out / "log.jsonl", out / "learning_curve.png", best_update=best.get("update"),
+                              baselines=reference, title=f"GRPO MLP policy on {trainer.config.env_id}, "
+                              f"suite {trainer.config.suite}")
     summary = {"updates": trainer.update_count, "episodes": trainer.episodes_seen, "wall_s": round(wall, 1),
                "checkpoint": str(out / "checkpoints" / "last.pt"), "learning_curve": str(png)}
     if first_eval and evals:
@@ -181,6 +221,8 @@ def _run_mlp(args: argparse.Namespace) -> int:
         if best.get("eval"):
             summary["best"][f"{best['eval']['split']} score"] = round(best["eval"]["score"], 4)
             summary["best"][f"{best['eval']['split']} frames"] = round(best["eval"]["frames"], 1)
+    for name, vals in reference.items():
+        summary[f"{name} on {eval_split}"] = {k: round(v, 4) for k, v in vals.items()}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print("\nSummary")
     for k, v in summary.items():
