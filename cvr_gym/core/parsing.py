@@ -19,11 +19,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from cvr_gym.core.actions import ARGS_BY_TOOL, TOOL_NAMES, ToolCall
+from cvr_gym.core.actions import ARGS_BY_TOOL, TOOL_NAMES, AnswerArgs, ListenArgs, ObserveArgs, ToolCall
 
 MAX_ACTION_CHARS = 50_000
 MAX_CALLS_PER_ACTION = 16
@@ -87,6 +87,9 @@ def _parse_text(text: str, depth: int) -> list[ToolCall]:
     if not stripped:
         raise ActionParseError("the action is empty; call observe, listen or answer")
     if stripped[0] in "{[":
+        fast = _fast_call(stripped)
+        if fast is not None:
+            return [fast]
         try:
             return _parse(json.loads(stripped), depth + 1)
         except json.JSONDecodeError:
@@ -94,7 +97,8 @@ def _parse_text(text: str, depth: int) -> list[ToolCall]:
     if "<tool_call>" in text:
         calls: list[ToolCall] = []
         for body in _TOOL_CALL_BLOCK.findall(text):
-            calls.extend(_parse(_load_json(body, "<tool_call> block"), depth + 1))
+            fast = _fast_call(body)
+            calls.extend([fast] if fast is not None else _parse(_load_json(body, "<tool_call> block"), depth + 1))
         return calls
     fenced = _CODE_FENCE.findall(text)
     if fenced:
@@ -109,6 +113,37 @@ def _parse_text(text: str, depth: int) -> list[ToolCall]:
             '{"targets": [{"video": 1, "start": 0, "end": 30, "num_frames": 8}], "focus": "..."}}'
         )
     return _parse(found, depth + 1)
+
+
+class _ObserveCall(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Literal["observe"]
+    arguments: ObserveArgs
+
+
+class _ListenCall(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Literal["listen"]
+    arguments: ListenArgs
+
+
+class _AnswerCall(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Literal["answer"]
+    arguments: AnswerArgs
+
+
+# The canonical {"name", "arguments"} JSON parsed and validated in one pass by pydantic-core;
+# anything else (aliases, OpenAI or AgentCVR shapes, errors) takes the general path below.
+_CANONICAL = TypeAdapter(Annotated[Union[_ObserveCall, _ListenCall, _AnswerCall], Field(discriminator="name")])
+
+
+def _fast_call(text: str) -> ToolCall | None:
+    try:
+        call = _CANONICAL.validate_json(text)
+    except ValidationError:
+        return None
+    return ToolCall(call.name, call.arguments)
 
 
 def _load_json(body: str, where: str) -> Any:
