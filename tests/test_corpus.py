@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import random
 import shutil
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
 
 import cvr_gym  # noqa: F401  (registers the envs)
+from cvr_gym.core.actions import ToolCall
+from cvr_gym.core.evidence import Evidence
 from cvr_gym.core.suites import data_dir, load_suite
 from cvr_gym.core.tasks import FAMILIES
 from cvr_gym.data.corpus import generate_corpus
@@ -144,11 +145,35 @@ def test_readers_tolerate_ocr_and_asr_slips(suite, sim_env):
             if ev.kind in ("text", "speech"):
                 ev.content = slip(ev.content)
         view = TaskView.from_info(info)
-        scores.append(sim_env.step({"name": "answer", "arguments": {"answer": read_corpus_answer(view, evidence)}})[4]["score"])
+        scores.append(sim_env.step(ToolCall.answer(read_corpus_answer(view, evidence)))[4]["score"])
         sim_env.reset(options={"task_id": task.id})
-        blind.append(sim_env.step({"name": "answer", "arguments": {"answer": read_corpus_answer(view, [])}})[4]["score"])
+        blind.append(sim_env.step(ToolCall.answer(read_corpus_answer(view, [])))[4]["score"])
     assert np.mean(scores) >= 0.9, scores
     assert np.mean(blind) < 0.5
+
+
+def test_perceived_scripts_match_the_suite(suite):
+    perceived = load_suite(CORPUS / "perceived.jsonl")
+    assert [t.id for t in perceived] == [t.id for t in suite]
+    for a, b in zip(suite, perceived):
+        def spec(t):
+            return [(v.path, v.duration, v.has_audio) for v in t.videos]
+
+        assert spec(a) == spec(b)
+        assert all(v.script for v in b.videos) and a.evidence == b.evidence and a.answer == b.answer
+    env = gym.make("CVRSim-v0", suite=perceived, privileged_info=True, max_evidence_per_target=100, max_steps=64,
+                   frame_budget=4096)
+    scores = [run_oracle(env, t.id).score for t in perceived]
+    assert np.mean(scores) > 0.95, scores
+
+
+def test_speech_reader_with_sentences_run_together():
+    view = TaskView("In one of the videos the host says the secret ingredient out loud. What is it?",
+                    ("orange", "honey", "mint", "garlic"), family="AUD", durations=(60.0, 60.0))
+    heard = [Evidence(2, 0.1, 76.8, "speech", "Welcome to kitchen talk. I do not like orange at all. "
+                                              "The secret ingredient is mint.")]
+    assert read_corpus_answer(view, heard) == "C"
+    assert read_corpus_answer(view, [Evidence(1, 3, 5, "speech", "The secret ingredient in mimt")]) == "C"
 
 
 def test_matching_helpers():

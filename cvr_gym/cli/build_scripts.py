@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "gets one JSON line per video: path, duration, fps, has_audio, script."),
         epilog="examples:\n  cvr-gym build-scripts --videos corpus --out envs_data/corpus/perceived.jsonl\n"
                "  cvr-gym build-scripts --videos my_videos/ --out scripts.jsonl --fps 2")
-    p.add_argument("--videos", required=True, metavar="DIR_OR_SUITE", help="a suite, a folder of videos or a video file")
+    p.add_argument("--videos", required=True, metavar="DIR_OR_SUITE",
+                   help="a suite (name, folder or .jsonl), a folder of videos or a video file")
     p.add_argument("--out", required=True, help="output .jsonl file (or a folder, for a suite's splits)")
     p.add_argument("--split", default=None, help="only this split of a suite (default: all)")
     p.add_argument("--fps", type=float, default=1.0, help="visual frames per second of video (default 1)")

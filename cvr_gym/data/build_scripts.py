@@ -1,6 +1,7 @@
 """Scripts from real videos: run the real env's perception densely and write what it reports.
 
-Visual: frames are sampled at ``fps`` per second (at the centres of ``1 / fps`` bins), decoded
+Visual: frames are sampled at ``fps`` per second (at the centres of ``1 / fps`` bins; every
+frame at its own time when ``fps`` reaches the video's frame rate), decoded
 and scaled exactly as :class:`~cvr_gym.envs.video_perceiver.VideoPerceiver` does (same
 :class:`~cvr_gym.perception.decode.MediaReader`, same ``max_side``) and described by the same
 visual backend, in batches so that a static scene is OCR-ed once. Consecutive frames reporting
@@ -46,7 +47,8 @@ class BuildConfig:
     """How densely and with what to perceive.
 
     Arguments:
-        fps: visual frames per second of video.
+        fps: visual frames per second of video (the video's own rate or more: every frame, which
+            gives spans exact to the frame; OCR runs only when the picture changes).
         visual, audio: backend specs (``"offline"``, ``"hf:..."``, ``"openai:..."``) or objects.
         visual_options, audio_options: keyword arguments for the backends.
         max_side: frames are scaled so their longest side is at most this (as the real env).
@@ -90,9 +92,15 @@ class ScriptBuilder:
         return info, tuple(items)
 
     # -- pictures -------------------------------------------------------------------------------
-    def _visual(self, reader: MediaReader, info: MediaInfo, progress: Callable[[float], None] | None) -> list[ScriptItem]:
-        step = 1.0 / self.config.fps
-        times = [round((k + 0.5) * step, 4) for k in range(max(1, math.floor(info.duration * self.config.fps)))]
+    def _visual(self, reader: MediaReader, info: MediaInfo,
+                progress: Callable[[float], None] | None) -> list[ScriptItem]:
+        if info.fps and self.config.fps >= info.fps:
+            # Every frame, at its own time: spans then end exactly where the real env's frames change.
+            step = 1.0 / info.fps
+            times = [round(k * step, 4) for k in range(max(1, round(info.duration * info.fps)))]
+        else:
+            step = 1.0 / self.config.fps
+            times = [round((k + 0.5) * step, 4) for k in range(max(1, math.floor(info.duration * self.config.fps)))]
         per_frame: list[list[Evidence]] = []
         for i in range(0, len(times), self.config.batch):
             batch = times[i:i + self.config.batch]
@@ -112,7 +120,8 @@ class ScriptBuilder:
         return out
 
     # -- sound ----------------------------------------------------------------------------------
-    def _audio(self, reader: MediaReader, info: MediaInfo, progress: Callable[[float], None] | None) -> list[ScriptItem]:
+    def _audio(self, reader: MediaReader, info: MediaInfo,
+               progress: Callable[[float], None] | None) -> list[ScriptItem]:
         samples = reader.audio(0.0, info.duration)
         out = []
         for a, b in quiet_cuts(samples, self.config.chunk):
@@ -184,8 +193,8 @@ def rescript(suite: Suite, scripts: dict[str, tuple[MediaInfo, tuple[ScriptItem,
             info, script = scripts[v.path]
             rel = _relative(suite.resolve_path(v.path), root)
             items = tuple(i for i in script if i.start <= v.duration)
-            videos.append(VideoSpec(index=v.index, duration=v.duration, fps=v.fps, has_audio=v.has_audio and info.has_audio,
-                                    path=rel, script=items))
+            videos.append(VideoSpec(index=v.index, duration=v.duration, fps=v.fps,
+                                    has_audio=v.has_audio and info.has_audio, path=rel, script=items))
         meta = {**task.meta, "scripts": "perceived"}
         tasks.append(task.model_copy(update={"videos": tuple(videos), "meta": meta}))
     return tasks

@@ -47,6 +47,23 @@ def phrase_score(text: str, phrase: str) -> float:
     return best
 
 
+def words_after(text: str, phrase: str, cutoff: float = 0.75) -> str | None:
+    """The words of ``text`` after the run that best reads like ``phrase`` (``None`` if no run
+    reaches ``cutoff``), up to the end of that sentence."""
+    for sentence in re.split(r"(?<=[.!?])\s+", str(text)):
+        words, target = norm(sentence).split(), norm(phrase)
+        n = len(target.split())
+        best, end = cutoff, None
+        for size in {max(1, n - 1), n, n + 1}:
+            for i in range(max(1, len(words) - size + 1)):
+                score = ratio(" ".join(words[i:i + size]), target)
+                if score >= best:
+                    best, end = score, i + size
+        if end is not None:
+            return " ".join(words[end:])
+    return None
+
+
 def closest(text: str, choices: Iterable[str], cutoff: float = 0.7, within: bool = False) -> str | None:
     """The choice most similar to ``text`` (whole text, or anywhere in it when ``within``), or
     ``None`` if none reaches ``cutoff``."""

@@ -57,7 +57,9 @@ class Episode:
     steps: list[list[Evidence]] = field(default_factory=list)
 
 
-def run_oracle(env: Any, task_id: str, reader: Callable[[TaskView, list[Evidence]], Any] = read_corpus_answer) -> Episode:
+def run_oracle(env: Any, task_id: str,
+               reader: Callable[[TaskView, list[Evidence]], Any] = read_corpus_answer) -> Episode:
+    """Play the oracle plan on ``task_id`` in ``env`` (made with ``privileged_info=True``)."""
     obs, info = env.reset(options={"task_id": task_id})
     view = TaskView.from_info(info)
     steps, gathered = [], []
@@ -128,7 +130,8 @@ def parity(suite: str | Suite = "corpus", split: str | None = None, progress: Ca
     real_mean = sum(y for _, y in all_scores) / len(all_scores)
     return {"tasks": tasks, "families": families, "sim": sim_mean, "real": real_mean,
             "real_over_sim": real_mean / sim_mean if sim_mean else float("nan"),
-            "recall": {k: {"recalled": h, "touched": t, "share": h / t if t else float("nan")} for k, (h, t) in kinds.items()},
+            "recall": {k: {"recalled": h, "touched": t, "share": h / t if t else float("nan")}
+                       for k, (h, t) in kinds.items()},
             "seconds": time.perf_counter() - t0}
 
 

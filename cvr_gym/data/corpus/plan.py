@@ -123,7 +123,7 @@ class VideoPlan:
                     items.append(ScriptItem(start=sound.start, end=sound.end, kind="speech", content=sound.text))
                 elif sound.kind == "tone":
                     items.append(ScriptItem(start=sound.start, end=sound.end, kind="sound",
-                                            content=tone_label(sound.hz), attributes={"pitch_hz": int(round(sound.hz))}))
+                                            content=tone_label(sound.hz), attributes={"pitch_hz": round(sound.hz)}))
                 else:
                     items.append(ScriptItem(start=sound.start, end=sound.end, kind="sound", content="noise burst"))
         items.sort(key=lambda i: (i.start, i.end, i.kind, i.content))

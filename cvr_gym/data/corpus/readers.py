@@ -20,7 +20,7 @@ from typing import Any
 from cvr_gym.core.evidence import Evidence
 from cvr_gym.data.corpus.families import aud, bu, cc, ccqa, fsa, moc, msr, nc, pea, pi, pss
 from cvr_gym.data.corpus.match import (
-    closest, first_seen, lines_like, norm, object_count, of_kind, phrase_score, quoted, ratio, together,
+    closest, first_seen, lines_like, norm, object_count, of_kind, phrase_score, quoted, ratio, together, words_after,
 )
 from cvr_gym.data.view import TaskView
 
@@ -133,7 +133,8 @@ class CCReader(CorpusReader):
         caption = quoted(view.question)[0]
         counts = {}
         for v in range(1, view.num_videos + 1):
-            seen = [object_count(together(a, evidence, "object"), "yellow") for a in lines_like(evidence, caption, 0.8, v)]
+            anchors = lines_like(evidence, caption, 0.8, v)
+            seen = [object_count(together(a, evidence, "object"), "yellow") for a in anchors]
             seen = [c for c in seen if c is not None]
             if seen:
                 counts[v] = max(seen)
@@ -193,8 +194,7 @@ class PIReader(CorpusReader):
             elif ratio(words[1], "circles") >= 0.7:
                 for ev in lines:
                     city = closest(ev.content, pi.CITIES, 0.75) or city
-        scores = [(mode is not None and phrase_score(opt, mode) >= 0.8) + (city is not None and phrase_score(opt, city) >= 0.8)
-                  for opt in view.options]
+        scores = [sum(x is not None and phrase_score(opt, x) >= 0.8 for x in (mode, city)) for opt in view.options]
         if not scores or max(scores) == 0:
             return self.guess(view)
         return _letter(scores.index(max(scores)))
@@ -217,7 +217,8 @@ class FSAReader(CorpusReader):
         if not purposes:
             return self.guess(view)
         purpose = max(set(purposes), key=purposes.count)
-        hits = [ev for ev in of_kind(evidence, "text", video=target) if closest(ev.content, fsa.PURPOSES, 0.75) == purpose]
+        hits = [ev for ev in of_kind(evidence, "text", video=target)
+                if closest(ev.content, fsa.PURPOSES, 0.75) == purpose]
         if not hits:
             return self.guess(view)
         # The longest run of overlapping records is the step (a second sighting elsewhere is noise).
@@ -334,10 +335,13 @@ class AUDReader(CorpusReader):
         if norm(aud.SOUND_MARK) in norm(view.question):
             return self._sound(view, evidence)
         for text in self._utterances(evidence):
-            if phrase_score(text, "secret ingredient") < 0.75:
+            # Recognisers run sentences together ("... like orange at all. The secret ingredient is
+            # mint."): only the words after "secret ingredient", in its sentence, name it.
+            tail = words_after(text, "secret ingredient")
+            if not tail:
                 continue
             # The best option, even a loose match: "cocoa" is still closer to coconut than to ginger.
-            scores = [phrase_score(text, opt) for opt in view.options]
+            scores = [phrase_score(tail, opt) for opt in view.options]
             if scores and max(scores) >= 0.5:
                 return _letter(scores.index(max(scores)))
         return self.guess(view)

@@ -26,7 +26,8 @@ INTRO = narrated("EPISODE {i}", "Here is the next episode.")
 
 def _card(rng: random.Random, who: str, what: str, where: str, tag: str) -> Card:
     bg = background(rng)
-    return Card(rng.choice((3.0, 3.5, 4.0)), bg, (f"{who} HIDES", f"THE {what}", where), decoration(rng, bg, 2), tag=tag)
+    lines = (f"{who} HIDES", f"THE {what}", where)
+    return Card(rng.choice((3.0, 3.5, 4.0)), bg, lines, decoration(rng, bg, 2), tag=tag)
 
 
 def build(rng: random.Random, prefix: str) -> Group:
