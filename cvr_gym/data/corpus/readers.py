@@ -25,6 +25,7 @@ from cvr_gym.data.corpus.match import (
 from cvr_gym.data.view import TaskView
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+CARD_SECONDS = 3.5  # typical length of a key card (they last 3 to 4.5 s)
 
 
 def _letter(i: int) -> str:
@@ -107,11 +108,12 @@ class NCReader(CorpusReader):
     @staticmethod
     def _cards(evidence: list[Evidence]) -> list[dict[str, str]]:
         cards = []
+        anchors = [f"{name} HIDES" for name in nc.NAMES]
         for anchor in of_kind(evidence, "text"):
-            words = norm(anchor.content).split()
-            if len(words) != 2 or ratio(words[1], "hides") < 0.7:
+            found = closest(anchor.content, anchors, 0.75)  # whole line: "ANNAHIDES" still counts
+            if found is None:
                 continue
-            card = {"who": closest(words[0], nc.NAMES, 0.6)}
+            card = {"who": found[: -len(" HIDES")]}
             for ev in together(anchor, evidence, "text"):
                 obj = closest(ev.content, [f"THE {o}" for o in nc.OBJECTS], 0.7)
                 if obj:
@@ -182,16 +184,17 @@ class PIReader(CorpusReader):
             return self.guess(view)
         name = m.group(1).upper()
         mode = city = None
+        ticket, circles = f"{name} BUYS", f"{name} CIRCLES"
+        # Every first line of a card, so that another person's card is never taken for this one's.
+        firsts = [f"{n} {verb}" for n in pi.NAMES for verb in ("BUYS", "CIRCLES", "GETS")]
         for anchor in of_kind(evidence, "text"):
-            words = norm(anchor.content).split()
-            if len(words) != 2 or closest(words[0], pi.NAMES, 0.6) != name:
-                continue
+            first = closest(anchor.content, firsts, 0.75)
             lines = together(anchor, evidence, "text")
-            if ratio(words[1], "buys") >= 0.7:
+            if first == ticket:
                 for ev in lines:
                     found = closest(ev.content, [f"FOR THE {x}" for x in pi.MODES], 0.75)
-                    mode = found[8:] if found else mode
-            elif ratio(words[1], "circles") >= 0.7:
+                    mode = found[len("FOR THE "):] if found else mode
+            elif first == circles:
                 for ev in lines:
                     city = closest(ev.content, pi.CITIES, 0.75) or city
         scores = [sum(x is not None and phrase_score(opt, x) >= 0.8 for x in (mode, city)) for opt in view.options]
@@ -230,6 +233,15 @@ class FSAReader(CorpusReader):
             else:
                 runs.append([ev.start, ev.end])
         start, end = max(runs, key=lambda r: r[1] - r[0])
+        if end - start < CARD_SECONDS:
+            # Seen on few frames: a step card lasts 3-4.5 s, so widen to that, but not over what
+            # other records show was on screen before and after it.
+            others = [ev for ev in of_kind(evidence, "text", "visual", "object", video=target)
+                      if ev.end < start or ev.start > end]
+            lo = max((ev.end for ev in others if ev.end < start), default=0.0)
+            hi = min((ev.start for ev in others if ev.start > end), default=float("inf"))
+            mid = (start + end) / 2
+            start, end = max(lo, min(start, mid - CARD_SECONDS / 2)), min(hi, max(end, mid + CARD_SECONDS / 2))
         return [round(start, 2), round(end, 2)]
 
     def guess(self, view):
