@@ -228,12 +228,14 @@ def tiny_plan(path: str, title: str, speech: str = "") -> VideoPlan:
 
 @pytest.mark.real
 def test_build_scripts_round_trip(tmp_path):
-    from cvr_gym.data.build_scripts import build_suite_scripts, build_video_scripts
+    from cvr_gym.cli import main
+    from cvr_gym.data.build_scripts import build_suite_scripts
 
     plans = [tiny_plan("videos/a.mp4", "HELLO WORLD"), tiny_plan("videos/b.mp4", "ROUND 42")]
     for plan in plans:
         render_video(plan, tmp_path / plan.path)
-    out = build_video_scripts(tmp_path / "videos", tmp_path / "scripts.jsonl")
+    out = tmp_path / "scripts.jsonl"
+    assert main(["build-scripts", "--videos", str(tmp_path / "videos"), "--out", str(out), "--no-progress"]) == 0
     rows = {row["path"]: row for row in map(json.loads, out.read_text().splitlines())}
     assert set(rows) == {"a.mp4", "b.mp4"}
     for plan in plans:
