@@ -15,10 +15,13 @@ from baselines.registry import parse_args
 from cvr_gym.core.actions import ToolCall
 from cvr_gym.core.focus import stemmed_words
 
-# "In video 1, between 49.9 and 52.6 s" / "video 2 at 10-20 s": windows the question names.
-_NAMED_WINDOW = re.compile(
-    r"video\s+(\d+)\b[^.?]*?(?:between|from|at)\s+(\d+(?:\.\d+)?)\s*(?:s\s*)?(?:and|to|-)\s*(\d+(?:\.\d+)?)\s*s",
-    re.IGNORECASE)
+# Windows the question names: "In video 1, between 49.9 and 52.6 s", "video 2 at 10-20 s",
+# "Between 13.95 and 17.45 s, video 1 shows ...".
+_SPAN = r"(?:between|from|at)\s+(\d+(?:\.\d+)?)\s*(?:s\s*)?(?:and|to|-)\s*(\d+(?:\.\d+)?)\s*s"
+_NAMED_WINDOWS = (
+    (re.compile(r"video\s+(\d+)\b[^.?]*?" + _SPAN, re.IGNORECASE), (1, 2, 3)),
+    (re.compile(_SPAN + r"\b[^.?]*?video\s+(\d+)", re.IGNORECASE), (3, 1, 2)),
+)
 _AUDIO_WORDS = frozenset({"say", "says", "said", "hear", "heard", "sound", "sounds", "speak", "speaks", "voice",
                           "announce", "announces", "call", "calls", "shout", "shouts", "ask", "asks", "tell", "tells"})
 
@@ -247,11 +250,14 @@ def _focus_text(question: str) -> str:
 
 
 def _named_windows(question: str, durations: list[float]) -> list[_Window]:
-    out = []
-    for m in _NAMED_WINDOW.finditer(question):
-        video, start, end = int(m.group(1)), float(m.group(2)), float(m.group(3))
-        if 1 <= video <= len(durations) and start < end <= durations[video - 1] + 1e-6:
-            out.append(_Window(video, start, end, math.inf))
+    out: list[_Window] = []
+    for pattern, (v, s, e) in _NAMED_WINDOWS:
+        for m in pattern.finditer(question):
+            video, start, end = int(m.group(v)), float(m.group(s)), float(m.group(e))
+            if 1 <= video <= len(durations) and start < end <= durations[video - 1] + 1e-6:
+                out.append(_Window(video, start, end, math.inf))
+        if out:
+            return out
     return out
 
 

@@ -41,5 +41,7 @@ def test_spec_and_named_windows():
     assert isinstance(agent, HeuristicAgent) and agent.frames_per_video == 24 and agent.dense_spacing == 1.5
     windows = _named_windows("In video 1, between 49.9 and 52.6 s, the cook does a step.", [100.0, 80.0])
     assert [(w.video, w.start, w.end) for w in windows] == [(1, 49.9, 52.6)]
+    windows = _named_windows("Between 13.95 and 17.45 s, video 1 shows a cooking step.", [100.0, 80.0])
+    assert [(w.video, w.start, w.end) for w in windows] == [(1, 13.95, 17.45)]
     with pytest.raises(ValueError):
         make_agent("heuristic:4,skim=8")
