@@ -57,7 +57,7 @@ def parse_env_args(items: list[str]) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from cvr_gym.evaluation.results import ResultsWriter, record_key
-    from cvr_gym.evaluation.runner import EvalConfig, plan, run_episodes
+    from cvr_gym.evaluation.runner import EvalConfig, plan
     from cvr_gym.evaluation.summary import console, summarise, summary_table
 
     if args.resume and not args.out:

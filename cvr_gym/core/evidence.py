@@ -67,6 +67,21 @@ class Evidence:
             "confidence": self.confidence,
         }
 
+    @classmethod
+    def coerce(cls, value: Any) -> "Evidence | None":
+        """An Evidence from an Evidence or a dict with the same fields (as results files hold);
+        ``None`` for anything that is not one."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, dict):
+            try:
+                return cls(int(value["video"]), float(value["start"]), float(value["end"]), str(value["kind"]),
+                           str(value["content"]), dict(value.get("attributes") or {}),
+                           float(value.get("confidence", 1.0)))
+            except (KeyError, TypeError, ValueError):
+                return None
+        return None
+
     def to_script_item(self) -> ScriptItem:
         return ScriptItem(
             start=self.start, end=self.end, kind=self.kind, content=self.content,

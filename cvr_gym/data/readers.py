@@ -45,7 +45,7 @@ def read_answer(view: TaskView, evidence: Iterable[Evidence]) -> Any:
         letters (``multi``, ``order``), ``[start, end]`` (``interval``), an int (``count``) or a
         string (``free_text``).
     """
-    records = [_as_evidence(ev) for ev in evidence or ()]
+    records = [Evidence.coerce(ev) for ev in evidence or ()]
     records = [ev for ev in records if ev is not None]
     # Tasks of the rendered corpus (their questions name a template) are read from text, fuzzily.
     from cvr_gym.data.corpus.readers import corpus_reader, read_corpus_answer
@@ -80,15 +80,3 @@ def _generic_guess(view: TaskView) -> Any:
     if kind == "free_text":
         return "I could not find the evidence."
     return "A"
-
-
-def _as_evidence(ev: Any) -> Evidence | None:
-    if isinstance(ev, Evidence):
-        return ev
-    if isinstance(ev, dict):
-        try:
-            return Evidence(int(ev["video"]), float(ev["start"]), float(ev["end"]), str(ev["kind"]),
-                            str(ev["content"]), dict(ev.get("attributes") or {}), float(ev.get("confidence", 1.0)))
-        except (KeyError, TypeError, ValueError):
-            return None
-    return None

@@ -18,6 +18,18 @@ from cvr_gym.core.evidence import Evidence
 AUDIO_SAMPLE_RATE = 16_000
 
 
+def as_mono(audio: np.ndarray, backend: str) -> np.ndarray:
+    """A float32 mono waveform from mono or two-dimensional (either orientation) input."""
+    wave = np.asarray(audio, dtype=np.float32)
+    if wave.ndim == 2:  # (samples, channels) or (channels, samples): mix down
+        wave = wave.mean(axis=0 if wave.shape[0] < wave.shape[1] else 1)
+    if wave.ndim != 1:
+        from cvr_gym.envs.perceiver import PerceptionError
+
+        raise PerceptionError(f"{backend}: expected a mono waveform, got shape {np.shape(audio)}")
+    return wave
+
+
 class BackendLoadError(RuntimeError):
     """A model or its processor could not be loaded. Not a ``PerceptionError``: the env does not
     turn it into an observation, because every later call would fail the same way."""

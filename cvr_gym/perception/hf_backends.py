@@ -26,7 +26,7 @@ import numpy as np
 
 from cvr_gym.core.evidence import Evidence
 from cvr_gym.envs.perceiver import PerceptionError
-from cvr_gym.perception.base import AUDIO_SAMPLE_RATE, BackendLoadError  # noqa: F401 (re-exported)
+from cvr_gym.perception.base import AUDIO_SAMPLE_RATE, BackendLoadError, as_mono  # noqa: F401 (re-exported)
 
 DEFAULT_VISUAL_PROMPT = (
     "Describe what is visible in this video frame in one or two sentences, including any "
@@ -375,11 +375,7 @@ class HFAudioBackend:
 
     def transcribe(self, audio: np.ndarray, start: float, focus: str) -> list[Evidence]:
         """``speech`` Evidence with absolute times (see the class docstring)."""
-        wave = np.asarray(audio, dtype=np.float32)
-        if wave.ndim == 2:  # (samples, channels) or (channels, samples): mix down
-            wave = wave.mean(axis=0 if wave.shape[0] < wave.shape[1] else 1)
-        if wave.ndim != 1:
-            raise PerceptionError(f"{self.name}: expected a mono waveform, got shape {np.shape(audio)}")
+        wave = as_mono(audio, self.name)
         if wave.size == 0:
             return []
         self.load()

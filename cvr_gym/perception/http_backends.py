@@ -40,7 +40,7 @@ import numpy as np
 
 from cvr_gym.core.evidence import Evidence
 from cvr_gym.envs.perceiver import PerceptionError
-from cvr_gym.perception.base import AUDIO_SAMPLE_RATE
+from cvr_gym.perception.base import AUDIO_SAMPLE_RATE, as_mono
 
 DEFAULT_VISUAL_PROMPT = (
     "Describe what is visible in this video frame in one or two sentences, including any "
@@ -405,11 +405,7 @@ class OpenAIAudioBackend:
 
     def transcribe(self, audio: np.ndarray, start: float, focus: str) -> list[Evidence]:
         """``speech`` Evidence with absolute times (see the class docstring)."""
-        wave_data = np.asarray(audio, dtype=np.float32)
-        if wave_data.ndim == 2:  # (samples, channels) or (channels, samples): mix down
-            wave_data = wave_data.mean(axis=0 if wave_data.shape[0] < wave_data.shape[1] else 1)
-        if wave_data.ndim != 1:
-            raise PerceptionError(f"{self.name}: expected a mono waveform, got shape {wave_data.shape}")
+        wave_data = as_mono(audio, self.name)
         if wave_data.size == 0:
             return []
         start = float(start)

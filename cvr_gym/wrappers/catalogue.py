@@ -248,7 +248,7 @@ class ActionCatalogue:
         note (a wasted step, no format penalty).
         """
         flat = self.action_mask(state)
-        V, W, F = self.max_videos, len(self.windows), len(self.frame_counts)
+        V, W = self.max_videos, len(self.windows)
         kind = np.array([flat[: self.n_observe].any(),
                          flat[self.listen_base: self.choice_base].any() if self.use_listen else False,
                          flat[self.choice_base: self.choice_base + self.num_choices].any(),

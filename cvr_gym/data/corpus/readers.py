@@ -395,20 +395,8 @@ def read_corpus_answer(view: TaskView, evidence: Iterable[Evidence]) -> Any:
     reader = corpus_reader(view)
     if reader is None:
         return None
-    records = [ev for ev in (_as_evidence(e) for e in evidence or ()) if ev is not None]
+    records = [ev for ev in (Evidence.coerce(e) for e in evidence or ()) if ev is not None]
     try:
         return reader.read(view, records)
     except (AttributeError, IndexError, KeyError, TypeError, ValueError, ZeroDivisionError):
         return reader.guess(view)
-
-
-def _as_evidence(ev: Any) -> Evidence | None:
-    if isinstance(ev, Evidence):
-        return ev
-    if isinstance(ev, dict):
-        try:
-            return Evidence(int(ev["video"]), float(ev["start"]), float(ev["end"]), str(ev["kind"]),
-                            str(ev["content"]), dict(ev.get("attributes") or {}), float(ev.get("confidence", 1.0)))
-        except (KeyError, TypeError, ValueError):
-            return None
-    return None
