@@ -293,11 +293,11 @@ class CVREnv(gym.Env[str, Any]):
             return self._finish(obs, components, False, False, None, parse_error=error)
         self._totals.steps += 1
         components = self.reward_config.weigh(invalid=1)
-        terminated = self.invalid_action != "feedback" and self.invalid_action != "retry"
+        terminated = self.invalid_action == "terminate"
         reason = "invalid_action" if terminated else None
-        truncated = False
-        if not terminated and self._totals.steps >= self.max_steps:
-            truncated, reason = True, "max_steps"
+        truncated = not terminated and self._totals.steps >= self.max_steps
+        if truncated:
+            reason = "max_steps"
         status = format_status(self._totals.steps, self.max_steps, self._totals.frames, self.frame_budget)
         obs = format_step([], status, error=error)
         return self._finish(obs, components, terminated, truncated, reason, parse_error=error)
