@@ -2,7 +2,7 @@
 
 ::
 
-    observe 1 0 60 8 focus words       video 1, 0-60 s, 8 frames, focus "words"
+    observe 1 0 60 8 focus words       video 1, 0-60 s, 8 frames, focus "words" ("focus" optional)
     observe 1 0 60 8 + 2 0 30 4        two targets side by side (frames default to 8)
     listen 2 0 30 [focus words]        video 2, 0-30 s
     answer B | answer A C | answer 12.5 20 | answer 3 | answer free text
@@ -38,7 +38,19 @@ def _split_focus(tokens: list[str]) -> tuple[list[str], str]:
     if "focus" in lowered:
         i = lowered.index("focus")
         return tokens[:i], " ".join(tokens[i + 1:])
+    # No "focus" keyword: the words after the numbers are the focus ("observe 1 0 60 8 red car").
+    for i, token in enumerate(tokens):
+        if token not in "+;" and not _is_number(token):
+            return tokens[:i], " ".join(tokens[i:])
     return tokens, ""
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_typed_call(line: str) -> Any:
