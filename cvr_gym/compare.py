@@ -229,7 +229,7 @@ def plot_comparison(summary: dict[str, Any], out: str | Path, title: str = "") -
     ax.set_ylabel("score / recall")
     ratio = summary.get("ALL", {}).get("speed_ratio")
     ax.set_title(title + (f"  (a real step takes {ratio:,.0f}x a sim step)" if ratio else ""))
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=8, frameon=False)
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
