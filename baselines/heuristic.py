@@ -124,7 +124,7 @@ class HeuristicAgent:
     def act(self, obs: str, info: dict[str, Any]) -> Any:
         self.evidence.extend(info.get("evidence") or ())
         steps_left = self.limits.max_steps - int(info.get("step", 0))
-        if not self.started:
+        if not self.started and steps_left > 1:
             self.started = True
             return self._skim()
         if steps_left > 1 and self.frames_left > 0:

@@ -125,7 +125,8 @@ def run_comparison(config: CompareConfig, progress: Callable[[Iterable], Iterabl
     sim = _make("CVRSim-v0", config, **privileged)
     # A private perception cache: results cached by earlier runs in this process would make real
     # steps look free and the speed comparison meaningless.
-    real_args = {"perceiver_options": {"cache": "private"}, **config.real_args}
+    real_args = dict(config.real_args)
+    real_args["perceiver_options"] = {"cache": "private", **real_args.get("perceiver_options", {})}
     real = _make("CVRReal-v0", config, **real_args, **privileged)
     shadow = _make("CVRSim-v0", config)
     try:

@@ -267,3 +267,38 @@ def test_random_valid_actions_thousands_of_steps(mini_suite_path):
         assert env.observation_space.contains(obs)
         if term or trunc:
             obs, info = env.reset()
+
+
+@pytest.mark.parametrize("action", [
+    "[" * 20000,                                                   # json.loads would overflow the stack
+    "x " + '{"a":' * 9000,
+    '{"name": "answer", "arguments": {"answer": %s}}' % ("1" + "0" * 400),  # too large for a float
+    '{"name": "answer", "arguments": {"answer": NaN}}',
+    '{"name": "answer", "arguments": {"answer": "\\ud800"}}',          # lone surrogate
+    '{"name": "observe", "arguments": {"targets": [{"video": 1, "start": 0, "end": 5}], "focus": "\\ud800"}}',
+])
+def test_hostile_actions_get_observations(sim_env, action):
+    sim_env.reset(options={"task_id": "count-cups"})
+    obs, reward, *_ = sim_env.step(action)
+    assert sim_env.observation_space.contains(obs)
+    obs.encode("utf-8")
+    assert np.isfinite(reward)
+
+
+def test_evidence_attributes_are_copies(sim_env):
+    sim_env.reset(options={"task_id": "car-colour"})
+    *_, info = sim_env.step(ToolCall.observe(1, 28, 34, 6))
+    info["evidence"][0].attributes["tampered"] = True
+    task = sim_env.unwrapped.task
+    assert all("tampered" not in item.attributes for v in task.videos for item in v.script)
+
+
+@pytest.mark.parametrize("options,error", [
+    ([1], TypeError), ({"taskid": "x"}, ValueError), ({"task_index": 1.9}, TypeError),
+    ({"task_index": True}, TypeError), ({"task_index": 99}, IndexError), ({"task_id": "nope"}, KeyError),
+])
+def test_bad_reset_options_are_refused(sim_env, options, error):
+    with pytest.raises(error):
+        sim_env.reset(options=options)
+    with pytest.raises(RuntimeError):  # no half-started episode to step
+        sim_env.unwrapped.step(ToolCall.answer("A"))

@@ -136,3 +136,10 @@ def test_space_bounds():
     assert not space.contains(ToolCall.observe(1, 0, 10, 32))
     assert space.contains(ToolCall.observe(2, 0, 10, 16))
     assert not space.contains("nonsense")
+
+
+def test_space_bounds_must_fit_the_parser():
+    for kwargs in ({"max_duration": 5e6}, {"max_videos": 100}, {"max_frames_per_target": 300}):
+        with pytest.raises(ValueError):
+            ToolCallSpace(**kwargs)
+    assert ToolCallSpace(seed=1).contains(ToolCallSpace(seed=1).sample(mask={"durations": [0.004]}))

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 ToolName = Literal["observe", "listen", "answer"]
 TOOL_NAMES: tuple[str, ...] = ("observe", "listen", "answer")
@@ -25,7 +25,22 @@ MAX_ANSWER_CHARS = 4000
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
 
-AnswerValue = Union[str, int, float, tuple[Union[str, int, float], ...]]
+MAX_VIDEO_INDEX = 99
+MAX_SECONDS = 1e6
+
+
+def _utf8_text(value: str) -> str:
+    """Refuse text that cannot be written as UTF-8 (lone surrogates): it is echoed in observations."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text is not valid Unicode (lone surrogate)") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_utf8_text)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+AnswerValue = Union[Text, int, FiniteFloat, tuple[Union[Text, int, FiniteFloat], ...]]
 
 
 class Target(BaseModel):
@@ -33,9 +48,9 @@ class Target(BaseModel):
 
     model_config = _FROZEN
 
-    video: int = Field(ge=1, le=99)
-    start: float = Field(ge=0, le=1e6, allow_inf_nan=False)
-    end: float = Field(ge=0, le=1e6, allow_inf_nan=False)
+    video: int = Field(ge=1, le=MAX_VIDEO_INDEX)
+    start: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
+    end: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
     num_frames: int = Field(default=8, ge=1, le=MAX_FRAMES_PER_TARGET)
 
     @model_validator(mode="after")
@@ -51,7 +66,7 @@ class ObserveArgs(BaseModel):
     model_config = _FROZEN
 
     targets: tuple[Target, ...] = Field(min_length=1, max_length=MAX_TARGETS)
-    focus: str = Field(default="", max_length=MAX_FOCUS_CHARS)
+    focus: Text = Field(default="", max_length=MAX_FOCUS_CHARS)
 
 
 class ListenArgs(BaseModel):
@@ -59,10 +74,10 @@ class ListenArgs(BaseModel):
 
     model_config = _FROZEN
 
-    video: int = Field(ge=1, le=99)
-    start: float = Field(ge=0, le=1e6, allow_inf_nan=False)
-    end: float = Field(ge=0, le=1e6, allow_inf_nan=False)
-    focus: str = Field(default="", max_length=MAX_FOCUS_CHARS)
+    video: int = Field(ge=1, le=MAX_VIDEO_INDEX)
+    start: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
+    end: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
+    focus: Text = Field(default="", max_length=MAX_FOCUS_CHARS)
 
     @model_validator(mode="after")
     def _ordered(self) -> "ListenArgs":

@@ -48,7 +48,10 @@ class ActionParseError(ValueError):
 
 def parse_action(action: Any) -> list[ToolCall]:
     """Return the tool calls in ``action`` or raise :class:`ActionParseError`."""
-    calls = _parse(action, depth=0)
+    try:
+        calls = _parse(action, depth=0)
+    except RecursionError:  # json.loads on "[[[[..." overflows before our own depth check
+        raise ActionParseError("the action is nested too deeply") from None
     if not calls:
         raise ActionParseError("the action holds no tool call")
     if len(calls) > MAX_CALLS_PER_ACTION:
@@ -247,7 +250,15 @@ def _build(name: Any, args: Any) -> ToolCall:
 def describe_validation_error(err: ValidationError) -> str:
     """A short, agent-readable summary of a pydantic error."""
     parts = []
-    for e in err.errors(include_url=False)[:4]:
-        loc = ".".join(str(x) for x in e["loc"] if not str(x).endswith("Args") and x != "arguments")
-        parts.append(f"{loc or 'arguments'}: {e['msg']}")
-    return "; ".join(parts)
+    for e in err.errors(include_url=False):
+        # Drop pydantic's internal location parts (model and union-branch names).
+        loc = [str(x) for x in e["loc"] if not str(x).endswith("Args") and x != "arguments"
+               and "[" not in str(x) and str(x) not in _TYPE_NAMES]
+        if loc and loc[0] == "answer":
+            parts.append("answer: must be text, a finite number, or a list of them")
+        else:
+            parts.append(f"{'.'.join(loc) or 'arguments'}: {e['msg']}")
+    return "; ".join(list(dict.fromkeys(parts))[:4])  # unique, in order
+
+
+_TYPE_NAMES = frozenset({"str", "int", "float", "tuple", "bool", "list", "dict"})

@@ -242,3 +242,5 @@ def score_answer(task: Task, raw: Any, config: ScoringConfig = ScoringConfig()) 
         return ScoreResult(score_points(text, task.scoring_points, config.point_threshold), text)
     except AnswerFormatError as err:
         return ScoreResult(0.0, None, str(err))
+    except OverflowError:  # an integer answer too large for a float (10**400)
+        return ScoreResult(0.0, None, "the number in the answer is too large")

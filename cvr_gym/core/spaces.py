@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from cvr_gym.core.actions import MAX_TARGETS, ObserveArgs, ListenArgs, ToolCall
+from cvr_gym.core.actions import (
+    MAX_FRAMES_PER_TARGET, MAX_SECONDS, MAX_TARGETS, MAX_VIDEO_INDEX, ListenArgs, ObserveArgs, ToolCall,
+)
 from cvr_gym.core.parsing import ActionParseError, parse_action
 
 OBS_MAX_CHARS = 65_536
@@ -58,6 +60,12 @@ class ToolCallSpace(spaces.Space):
                  max_targets: int = 4, num_options: int = 4, seed: Any = None):
         if not 1 <= max_targets <= MAX_TARGETS:
             raise ValueError(f"max_targets must be in 1..{MAX_TARGETS}")
+        if not 1 <= max_frames_per_target <= MAX_FRAMES_PER_TARGET:
+            raise ValueError(f"max_frames_per_target must be in 1..{MAX_FRAMES_PER_TARGET}")
+        if not 1 <= max_videos <= MAX_VIDEO_INDEX:
+            raise ValueError(f"max_videos must be in 1..{MAX_VIDEO_INDEX}")
+        if not 0 < max_duration <= MAX_SECONDS:
+            raise ValueError(f"max_duration must be in (0, {MAX_SECONDS:g}] seconds")
         self.max_videos = int(max_videos)
         self.max_duration = float(max_duration)
         self.max_frames_per_target = int(max_frames_per_target)
@@ -146,7 +154,8 @@ def _window(rng: np.random.Generator, duration: float) -> tuple[float, float]:
     if b - a < 0.5:
         b = min(duration, a + 0.5)
         a = max(0.0, b - 0.5)
-    return round(float(a), 2), round(float(b), 2)
+    ra, rb = round(float(a), 2), round(float(b), 2)
+    return (ra, rb) if rb > ra else (float(a), float(b))  # very short videos: keep the precision
 
 
 def sample_answer(rng: np.random.Generator, answer_type: str, num_options: int,

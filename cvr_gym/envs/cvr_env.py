@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import gymnasium as gym
@@ -184,12 +184,13 @@ class CVREnv(gym.Env[str, Any]):
     # -- episode start ------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)
-        options = options or {}
+        self._done = True  # a reset that fails below leaves no episode to step
+        options = _check_options(options)
         group_id = options.get("group_id")
         if "task_id" in options:
             index = self.suite.index_of(str(options["task_id"]))
         elif "task_index" in options:
-            index = int(options["task_index"])
+            index = options["task_index"]
             if not 0 <= index < len(self.suite):
                 raise IndexError(f"task_index {index} is outside 0..{len(self.suite) - 1}")
         elif group_id is not None:
@@ -436,6 +437,23 @@ class CVREnv(gym.Env[str, Any]):
     def close(self) -> None:
         self.perceiver.close()
         super().close()
+
+
+RESET_OPTIONS = ("task_id", "task_index", "group_id")
+
+
+def _check_options(options: Any) -> dict[str, Any]:
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise TypeError(f"reset options must be a dict, got {type(options).__name__}")
+    unknown = set(options) - set(RESET_OPTIONS)
+    if unknown:
+        raise ValueError(f"unknown reset options {sorted(map(str, unknown))}; known: {list(RESET_OPTIONS)}")
+    index = options.get("task_index")
+    if index is not None and (isinstance(index, bool) or not isinstance(index, (int, np.integer))):
+        raise TypeError(f"task_index must be an int, got {index!r}")
+    return {k: (int(v) if k == "task_index" else v) for k, v in options.items()}
 
 
 @lru_cache(maxsize=512)

@@ -102,8 +102,9 @@ class ScriptPerceiver:
         out = []
         for i in np.flatnonzero(first <= last).tolist():
             item = track.items[i]
+            # Copies of attributes: tasks are shared by every env in the process.
             out.append(Evidence(video, float(times[first[i]]), float(times[last[i]]), item.kind, item.content,
-                                item.attributes))
+                                dict(item.attributes) if item.attributes else {}))
         return self._perturb(out, task, rng) if self.noise.active else out
 
     def listen(self, task: Task, video: int, start: float, end: float, focus: str,
@@ -112,7 +113,7 @@ class ScriptPerceiver:
         if not track.items:
             return []
         hits = np.flatnonzero((track.starts < end) & (track.ends > start))
-        out = [Evidence(video, it.start, it.end, it.kind, it.content, it.attributes)
+        out = [Evidence(video, it.start, it.end, it.kind, it.content, dict(it.attributes) if it.attributes else {})
                for it in (track.items[i] for i in hits)]
         return self._perturb(out, task, rng) if self.noise.active else out
 
