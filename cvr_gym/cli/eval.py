@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -56,7 +57,7 @@ def parse_env_args(items: list[str]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cvr_gym.evaluation.results import ResultsWriter, record_key
+    from cvr_gym.evaluation.results import ResultsWriter, read_results, record_key
     from cvr_gym.evaluation.runner import EvalConfig, plan
     from cvr_gym.evaluation.summary import console, summarise, summary_table
 
@@ -82,15 +83,17 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     wanted = {ep.key for ep in episodes}
+    if args.out and args.resume and Path(args.out).is_file():
+        # Check before the writer tidies the file: a file of other runs must be left untouched.
+        other = {(r.get("agent"), r.get("env_id")) for r in read_results(args.out)} - {(config.agent, config.env_id)}
+        if other:
+            print(f"error: {args.out} holds results of other runs {sorted(map(str, other))}; "
+                  f"use another --out", file=sys.stderr)
+            return 2
     writer = ResultsWriter(args.out, resume=args.resume) if args.out else None
     records: list[dict[str, Any]] = []
     try:
         if writer is not None and writer.existing:
-            other = {(r.get("agent"), r.get("env_id")) for r in writer.existing} - {(config.agent, config.env_id)}
-            if other:
-                print(f"error: {args.out} holds results of other runs {sorted(map(str, other))}; "
-                      f"use another --out", file=sys.stderr)
-                return 2
             records = [r for r in writer.existing if record_key(r) in wanted]
         todo = [ep for ep in episodes if writer is None or ep.key not in writer.done]
         records.extend(_play(config, todo, writer, len(episodes), len(episodes) - len(todo), args))

@@ -12,16 +12,21 @@ from cvr_gym.evaluation.records import record_line
 
 
 def record_key(record: dict[str, Any]) -> tuple[int, str, int]:
-    """(episode index, task id, seed): what identifies an episode of a run."""
+    """(episode index, task id, seed): what identifies an episode within a run."""
     return (int(record["episode"]), str(record["task_id"]), int(record["seed"]))
+
+
+def _unique_key(record: dict[str, Any]) -> tuple[Any, ...]:
+    """An episode of a given run: files may hold several runs (``cat a.jsonl b.jsonl``)."""
+    return (record.get("agent"), record.get("env_id"), *record_key(record))
 
 
 def read_results(path: str | Path, strict: bool = False) -> list[dict[str, Any]]:
     """The records of a results file.
 
     Lines that are not complete JSON objects (a line cut by an interrupted write) are skipped,
-    unless ``strict``, which raises ``ValueError`` naming the line. Later duplicates of an episode
-    key are dropped.
+    unless ``strict``, which raises ``ValueError`` naming the line. Later duplicates of the same
+    episode of the same run (agent, env, episode key) are dropped.
     """
     records, seen = [], set()
     with Path(path).open(encoding="utf-8") as fh:
@@ -30,7 +35,7 @@ def read_results(path: str | Path, strict: bool = False) -> list[dict[str, Any]]
                 continue
             try:
                 record = json.loads(line)
-                key = record_key(record)
+                key = _unique_key(record)
             except (ValueError, KeyError, TypeError) as err:
                 if strict:
                     raise ValueError(f"{path}:{lineno}: not a result record ({err})") from None

@@ -44,6 +44,9 @@ class MediaError(RuntimeError):
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
 
+    def __reduce__(self):  # async vector envs send exceptions across processes
+        return (MediaError, (self.path, self.problem))
+
 
 @dataclass(frozen=True)
 class MediaInfo:
