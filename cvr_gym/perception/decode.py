@@ -154,7 +154,10 @@ class MediaReader:
             group.append(i)
         self._pick_group(group, times, picked)
         arrays: dict[int, np.ndarray] = {}  # one conversion per distinct frame
-        return [arrays.setdefault(id(f), self._to_rgb(f)) for f in picked]
+        for f in picked:
+            if id(f) not in arrays:
+                arrays[id(f)] = self._to_rgb(f)
+        return [arrays[id(f)] for f in picked]
 
     def _pick_group(self, group: list[int], times: list[float], picked: list) -> None:
         ts = [times[i] for i in group]
