@@ -30,6 +30,20 @@ def as_mono(audio: np.ndarray, backend: str) -> np.ndarray:
     return wave
 
 
+def frame_to_pil(frame: np.ndarray):
+    """An RGB ``uint8`` PIL image from a frame array (grey, RGB or RGBA; other dtypes clipped)."""
+    from PIL import Image
+
+    arr = np.asarray(frame)
+    if arr.ndim == 2:
+        arr = np.stack([arr] * 3, axis=-1)
+    if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
+        raise ValueError(f"expected an H x W x 3 RGB frame, got shape {arr.shape}")
+    if arr.dtype != np.uint8:
+        arr = np.clip(arr, 0, 255).astype(np.uint8)
+    return Image.fromarray(np.ascontiguousarray(arr[..., :3]), mode="RGB")
+
+
 class BackendLoadError(RuntimeError):
     """A model or its processor could not be loaded. Not a ``PerceptionError``: the env does not
     turn it into an observation, because every later call would fail the same way."""

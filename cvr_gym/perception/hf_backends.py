@@ -26,7 +26,7 @@ import numpy as np
 
 from cvr_gym.core.evidence import Evidence
 from cvr_gym.envs.perceiver import PerceptionError
-from cvr_gym.perception.base import AUDIO_SAMPLE_RATE, BackendLoadError, as_mono  # noqa: F401 (re-exported)
+from cvr_gym.perception.base import AUDIO_SAMPLE_RATE, BackendLoadError, as_mono, frame_to_pil  # noqa: F401 (re-exported)
 
 DEFAULT_VISUAL_PROMPT = (
     "Describe what is visible in this video frame in one or two sentences, including any "
@@ -93,19 +93,6 @@ def _format_prompt(template: str, focus: str, time: float) -> str:
     # str.replace, not str.format: templates and focus strings may contain braces.
     focus = " ".join((focus or "").split()) or NO_FOCUS
     return template.replace("{focus}", focus).replace("{time}", f"{time:.1f}")
-
-
-def _to_pil(frame: np.ndarray):
-    from PIL import Image
-
-    arr = np.asarray(frame)
-    if arr.ndim == 2:
-        arr = np.stack([arr] * 3, axis=-1)
-    if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
-        raise ValueError(f"expected an H x W x 3 RGB frame, got shape {arr.shape}")
-    if arr.dtype != np.uint8:
-        arr = np.clip(arr, 0, 255).astype(np.uint8)
-    return Image.fromarray(np.ascontiguousarray(arr[..., :3]), mode="RGB")
 
 
 class HFVisualBackend:
@@ -242,7 +229,7 @@ class HFVisualBackend:
     def _generate(self, frames: list[np.ndarray], times: list[float], focus: str) -> tuple[list[str], list[float]]:
         import torch
 
-        images = [_to_pil(f) for f in frames]
+        images = [frame_to_pil(f) for f in frames]
         prompts = [_format_prompt(self.prompt_template, focus, t) for t in times]
         inputs = self._inputs(images, prompts)
         dtype = getattr(self._model, "dtype", None)

@@ -40,7 +40,7 @@ import numpy as np
 
 from cvr_gym.core.evidence import Evidence
 from cvr_gym.envs.perceiver import PerceptionError
-from cvr_gym.perception.base import AUDIO_SAMPLE_RATE, as_mono
+from cvr_gym.perception.base import AUDIO_SAMPLE_RATE, as_mono, frame_to_pil
 
 DEFAULT_VISUAL_PROMPT = (
     "Describe what is visible in this video frame in one or two sentences, including any "
@@ -149,16 +149,7 @@ def encode_image(frame: np.ndarray, image_format: str = "jpeg", max_side: int | 
                  quality: int = 85) -> str:
     """An RGB ``uint8`` frame as a ``data:image/...;base64,`` URL (JPEG or PNG via pillow),
     downscaled so its longer side is at most ``max_side`` when given."""
-    from PIL import Image
-
-    arr = np.asarray(frame)
-    if arr.ndim == 2:
-        arr = np.stack([arr] * 3, axis=-1)
-    if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
-        raise ValueError(f"expected an H x W x 3 RGB frame, got shape {arr.shape}")
-    if arr.dtype != np.uint8:
-        arr = np.clip(arr, 0, 255).astype(np.uint8)
-    image = Image.fromarray(np.ascontiguousarray(arr[..., :3]), mode="RGB")
+    image = frame_to_pil(frame)
     if max_side and max(image.size) > max_side:
         image.thumbnail((max_side, max_side))
     fmt = image_format.lower()
