@@ -5,12 +5,12 @@ Make one from a spec with :func:`make_agent` (``"random"``, ``"single-pass:32"``
 ``act(obs, info) -> action``, ``name``.
 """
 
-from baselines.base import Agent, Limits
+from baselines.base import Agent, Limits, play_episode
 from baselines.oracle import OracleAgent
 from baselines.random_agent import RandomAgent
 from baselines.registry import agent_factory, available_agents, make_agent, needs_privileged_info, parse_spec, register_agent
 from baselines.single_pass import SinglePassAgent
 
 
-__all__ = ["Agent", "Limits", "OracleAgent", "RandomAgent", "SinglePassAgent",
+__all__ = ["Agent", "Limits", "play_episode", "OracleAgent", "RandomAgent", "SinglePassAgent",
            "agent_factory", "available_agents", "make_agent", "needs_privileged_info", "parse_spec", "register_agent"]

@@ -62,3 +62,19 @@ class Limits:
         if not m:
             return self
         return replace(self, max_steps=int(m.group(1)), frame_budget=int(m.group(2)))
+
+
+def play_episode(env: Any, agent: Agent, options: dict[str, Any] | None = None, seed: int | None = None) -> dict[str, Any]:
+    """Reset ``env`` with ``options``, let ``agent`` act until the episode ends, return the last info.
+
+    ``seed``, when given, re-seeds the agent for the episode (``agent.reset(..., seed=seed)``).
+    """
+    obs, info = env.reset(options=options)
+    if seed is None:
+        agent.reset(obs, info)
+    else:
+        agent.reset(obs, info, seed=seed)
+    while True:
+        obs, _, terminated, truncated, info = env.step(agent.act(obs, info))
+        if terminated or truncated:
+            return info

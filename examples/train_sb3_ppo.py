@@ -46,19 +46,14 @@ def play(env, choose, n_tasks: int) -> tuple[float, float]:
 
 def random_agent_score(suite: str, split: str, n_tasks: int, seed: int) -> tuple[float, float] | None:
     try:
-        from baselines import make_agent
+        from baselines import make_agent, play_episode
     except ImportError:
         return None
     env = gym.make("CVRSim-v0", suite=suite, split=split, disable_env_checker=True)
     agent = make_agent("random", seed=seed, action_space=env.action_space)
     scores, frames = [], []
     for i in range(n_tasks):
-        obs, info = env.reset(options={"task_index": i, "group_id": f"eval-{i}"})
-        agent.reset(obs, info, seed=seed + i)
-        done = False
-        while not done:
-            obs, _, term, trunc, info = env.step(agent.act(obs, info))
-            done = term or trunc
+        info = play_episode(env, agent, {"task_index": i, "group_id": f"eval-{i}"}, seed=seed + i)
         scores.append(info["score"] or 0.0)
         frames.append(info["totals"]["frames"])
     return float(np.mean(scores)), float(np.mean(frames))

@@ -122,6 +122,7 @@ def test_group_rollouts_start_identically(mini_suite_path, tmp_path):
 
 
 def test_evaluate_and_checkpoint_agent_match(mini_suite_path, tmp_path):
+    from baselines import play_episode
     from baselines.checkpoint_agent import CheckpointAgent, make_agent
 
     cfg = _config(mini_suite_path, tmp_path, env_kwargs={})
@@ -139,12 +140,7 @@ def test_evaluate_and_checkpoint_agent_match(mini_suite_path, tmp_path):
     env = gym.make("CVRSim-v0", suite=str(mini_suite_path), split=None, disable_env_checker=True)
     scores, frames = [], []
     for i in range(6):
-        obs, info = env.reset(options={"task_index": i, "group_id": f"eval-None-{i}"})
-        agent.reset(obs, info, seed=0)
-        done = False
-        while not done:
-            obs, r, term, trunc, info = env.step(agent.act(obs, info))
-            done = term or trunc
+        info = play_episode(env, agent, {"task_index": i, "group_id": f"eval-None-{i}"}, seed=0)
         scores.append(info["score"] or 0.0)
         frames.append(info["totals"]["frames"])
     # the wrapper-free agent reproduces the trainer's greedy evaluation

@@ -4,7 +4,7 @@ import gymnasium as gym
 import pytest
 
 import cvr_gym  # noqa: F401
-from baselines import make_agent
+from baselines import make_agent, play_episode
 from baselines.heuristic import HeuristicAgent, _named_windows
 
 
@@ -18,12 +18,7 @@ def _run(agent_spec, tasks_per_family=4):
     scores, frames = [], []
     for indices in by_family.values():
         for i in indices[:tasks_per_family]:
-            obs, info = env.reset(options={"task_index": i})
-            agent.reset(obs, info)
-            done = False
-            while not done:
-                obs, _, term, trunc, info = env.step(agent.act(obs, info))
-                done = term or trunc
+            info = play_episode(env, agent, {"task_index": i})
             scores.append(info["score"] or 0.0)
             frames.append(info["totals"]["frames"])
     return sum(scores) / len(scores), sum(frames) / len(frames)

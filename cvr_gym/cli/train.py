@@ -102,7 +102,7 @@ def _reference_scores(config) -> dict[str, dict[str, float]]:
     Drawn as dashed lines on the learning curve. Empty when the ``baselines`` package is missing.
     """
     try:
-        from baselines import make_agent
+        from baselines import make_agent, play_episode
     except ImportError:
         return {}
     import gymnasium as gym
@@ -117,12 +117,8 @@ def _reference_scores(config) -> dict[str, dict[str, float]]:
             agent = make_agent(spec, seed=config.seed, action_space=env.action_space)
             scores, frames = [], []
             for i in range(n):
-                obs, info = env.reset(options={"task_index": i, "group_id": f"eval-{config.eval_split}-{i}"})
-                agent.reset(obs, info, seed=config.seed + i)
-                done = False
-                while not done:
-                    obs, _, term, trunc, info = env.step(agent.act(obs, info))
-                    done = term or trunc
+                info = play_episode(env, agent, {"task_index": i, "group_id": f"eval-{config.eval_split}-{i}"},
+                                    seed=config.seed + i)
                 scores.append(info["score"] or 0.0)
                 frames.append(info["totals"]["frames"])
             out[label] = {"score": sum(scores) / n, "frames": sum(frames) / n}

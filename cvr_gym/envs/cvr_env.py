@@ -369,7 +369,8 @@ class CVREnv(gym.Env[str, Any]):
             notes.append(f"only {remaining} frames were left in the budget, not {frames}")
             frames = remaining
         times = start + _bin_centres(frames) * ((end - start) / frames)
-        self._frame_times.setdefault(video.index, []).append(times)
+        if self.reward_config.grounding:  # only the grounding term reads where the agent looked
+            self._frame_times.setdefault(video.index, []).append(times)
         header = f"observe video {video.index} [{start:.1f}-{end:.1f} s], {frames} frames"
         if focus:
             header += f', focus "{_short(focus, 60)}"'
@@ -400,7 +401,8 @@ class CVREnv(gym.Env[str, Any]):
             notes.append(f"window clamped to {start:.1f}-{end:.1f} s (video length {video.duration:.1f} s)")
         header = f"listen video {video.index} [{start:.1f}-{end:.1f} s]"
         cost = self._charge_listen(end - start)
-        self._listened.append((video.index, start, end))
+        if self.reward_config.grounding:
+            self._listened.append((video.index, start, end))
         try:
             evidence = self.perceiver.listen(self.task, video.index, start, end, args.focus, self._episode_rng)
         except PerceptionError as err:
