@@ -133,3 +133,22 @@ def test_checkpoint_round_trip_through_the_agent(mini_suite_path, tmp_path):
         frames.append(info["totals"]["frames"])
     assert np.mean(scores) == pytest.approx(expected["score"])
     assert np.mean(frames) == pytest.approx(expected["frames"])
+
+
+def test_check_env_and_maskable_ppo(mini_suite_path):
+    import warnings
+
+    from gymnasium.utils.env_checker import check_env as gym_check
+    from sb3_contrib import MaskablePPO
+    from stable_baselines3.common.env_checker import check_env as sb3_check
+
+    env = _env(mini_suite_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sb3_check(env)
+        gym_check(env, skip_render_check=True)
+    model = MaskablePPO("MultiInputPolicy", env, n_steps=16, batch_size=16, n_epochs=1, seed=0, device="cpu")
+    model.learn(16)
+    obs, _ = env.reset(seed=1)
+    action, _ = model.predict(obs, action_masks=env.action_masks(), deterministic=True)
+    assert env.action_masks()[int(action)]
