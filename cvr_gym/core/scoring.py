@@ -184,6 +184,35 @@ def coerce_letters(raw: Any, options: Sequence[str]) -> list[str]:
     return items
 
 
+# Segment-number orders as upstream writes them: AgentCVR's sort gold and answers "4->1->3->2"
+# (agent_system/utils/answer_parse.py parse_agent_output_sort), CrossVid's PSS "2->4->1->3"
+# (eval/PSS.py), and the usual variants: "4, 1, 3, 2", "4 1 3 2", "4→1→3→2", "[4, 1, 3, 2]",
+# "Segment 4 -> Segment 1 -> ...", "Video 4 > Video 1 > ...".
+_ORDER_NUMBERS = re.compile(
+    r"\s*\[?\s*(?:(?:segment|video|clip|seg\.?)\s*)?\d+\s*(?:(?:->|=>|→|>|,|;|\s)\s*(?:(?:segment|video|clip|seg\.?)\s*)?\d+\s*)+\]?\s*\.?\s*",
+    re.IGNORECASE)
+
+
+def coerce_order(raw: Any, options: Sequence[str]) -> list[str]:
+    """An order answer as option letters: letters (``"C, A, B"``) or segment numbers 1..n
+    (``"3->1->2"``, ``[3, 1, 2]``; a permutation of 0..n-1 counts as 0-based indices)."""
+    n = len(options)
+    numbers: list[int] | None = None
+    if isinstance(raw, (list, tuple)) and raw and all(isinstance(x, int) and not isinstance(x, bool) for x in raw):
+        numbers = list(raw)
+    elif isinstance(raw, (list, tuple)) and raw and all(isinstance(x, str) and x.strip().isdigit() for x in raw):
+        numbers = [int(x) for x in raw]
+    elif isinstance(raw, str) and _ORDER_NUMBERS.fullmatch(raw):
+        numbers = [int(x) for x in re.findall(r"\d+", raw)]
+    if numbers is None:
+        return coerce_letters(raw, options)
+    if sorted(numbers) == list(range(1, n + 1)) or (len(set(numbers)) == len(numbers) and all(1 <= k <= n for k in numbers)):
+        return [LETTERS[k - 1] for k in numbers]
+    if sorted(numbers) == list(range(n)):
+        return [LETTERS[k] for k in numbers]
+    raise AnswerFormatError(f"expected an order of the segments 1..{n}, got {str(raw)[:80]!r}")
+
+
 def coerce_interval(raw: Any) -> list[float]:
     if isinstance(raw, (list, tuple)) and len(raw) == 2:
         values = [_to_float(x) for x in raw]
@@ -228,7 +257,7 @@ def score_answer(task: Task, raw: Any, config: ScoringConfig = ScoringConfig()) 
             pred = sorted(set(coerce_letters(raw, task.options)))
             return ScoreResult(score_multi(pred, task.answer, config.multi == "partial"), pred)
         if kind == "order":
-            pred = coerce_letters(raw, task.options)
+            pred = coerce_order(raw, task.options)
             return ScoreResult(score_order(pred, task.answer, config.order == "kendall"), pred)
         if kind == "interval":
             pred = coerce_interval(raw)
