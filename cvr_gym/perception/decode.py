@@ -21,6 +21,7 @@ Every failure is a :class:`MediaError` that names the file.
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -84,11 +85,15 @@ def scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, int
 def check_file(path: str | os.PathLike) -> None:
     """Raise :class:`MediaError` if ``path`` is missing, not a regular file or empty."""
     p = Path(path)
-    if not p.exists():
-        raise MediaError(p, "no such file")
-    if not p.is_file():
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise MediaError(p, "no such file") from None
+    except OSError as err:  # e.g. a name too long for the file system
+        raise MediaError(p, f"cannot be read ({err.strerror or err})") from None
+    if not stat.S_ISREG(st.st_mode):
         raise MediaError(p, "not a regular file")
-    if p.stat().st_size == 0:
+    if st.st_size == 0:
         raise MediaError(p, "the file is empty (0 bytes)")
 
 
