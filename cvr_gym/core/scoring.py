@@ -41,6 +41,15 @@ class ScoringConfig:
         count: ``"exact"``, or ``"relative"``: max(0, 1 - |pred - gold| / max(gold, 1)).
         free_text: ``"points"`` (share of scoring points covered) or ``"f1"`` (token F1 to the reference).
         point_threshold: share of a scoring point's content words an answer must contain to cover it.
+        mode: ``"lenient"`` (default, for training: ``"(B)"``, ``"b"``, ``"The answer is B."``,
+            ``"CA"`` for ``AC``, ``"[31, 42]"`` and segment orders in any common spelling are
+            read) or ``"crossvid"``: CrossVid's official per-answer scores exactly (raw text
+            compared as its ``eval/<TASK>.py`` scripts do; see :mod:`cvr_gym.core.crossvid_scoring`).
+        judge: the CCQA judge for ``mode="crossvid"`` (e.g.
+            :class:`~cvr_gym.core.ccqa_judge.OpenAIJudge`); without one an offline clause
+            matcher aware of video identity and negation stands in.
+
+    ``gym.make(..., scoring="crossvid")`` is ``ScoringConfig(mode="crossvid")``.
     """
 
     multi: Literal["exact", "partial"] = "exact"
@@ -48,6 +57,23 @@ class ScoringConfig:
     count: Literal["exact", "relative"] = "exact"
     free_text: Literal["points", "f1"] = "points"
     point_threshold: float = 0.5
+    mode: Literal["lenient", "crossvid"] = "lenient"
+    judge: Any = None
+
+    @classmethod
+    def from_any(cls, value: "ScoringConfig | str | dict | None") -> "ScoringConfig":
+        """A config from ``None``, a mode name (``"lenient"``, ``"crossvid"``) or a dict of fields."""
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            if value not in ("lenient", "crossvid"):
+                raise ValueError(f"scoring must be 'lenient' or 'crossvid', got {value!r}")
+            return cls(mode=value)
+        if isinstance(value, dict):
+            return cls(**value)
+        raise TypeError(f"scoring must be a ScoringConfig, a mode name or a dict, got {type(value).__name__}")
 
 
 @dataclass(frozen=True)
@@ -248,6 +274,10 @@ def _to_float(x: Any) -> float:
 
 def score_answer(task: Task, raw: Any, config: ScoringConfig = ScoringConfig()) -> ScoreResult:
     """Coerce ``raw`` to the task's answer type and score it against the gold answer."""
+    if config.mode == "crossvid":
+        from cvr_gym.core.crossvid_scoring import crossvid_score
+
+        return crossvid_score(task, raw, config.judge)
     kind = task.answer_type
     try:
         if kind == "single":
@@ -268,7 +298,9 @@ def score_answer(task: Task, raw: Any, config: ScoringConfig = ScoringConfig()) 
         text = _as_text(raw)
         if config.free_text == "f1" or not task.scoring_points:
             return ScoreResult(token_f1(text, task.answer), text)
-        return ScoreResult(score_points(text, task.scoring_points, config.point_threshold), text)
+        from cvr_gym.core.ccqa import score_points_aware
+
+        return ScoreResult(score_points_aware(text, task.scoring_points, task.answer, config.point_threshold), text)
     except AnswerFormatError as err:
         return ScoreResult(0.0, None, str(err))
     except OverflowError:  # an integer answer too large for a float (10**400)

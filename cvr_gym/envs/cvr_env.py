@@ -112,7 +112,9 @@ class CVREnv(gym.Env[str, Any]):
       prompts allow 128); ``None`` for no limit beyond the per-target one.
     - ``max_evidence_per_target``: evidence lines returned per observe target or listen (default 12).
     - ``reward``: :class:`RewardConfig` or a dict of weights.
-    - ``scoring``: :class:`~cvr_gym.core.scoring.ScoringConfig` (partial credit, Kendall tau, ...).
+    - ``scoring``: :class:`~cvr_gym.core.scoring.ScoringConfig` (partial credit, Kendall tau, ...),
+      or ``"crossvid"`` for CrossVid's official per-answer scores (``"lenient"``, the default,
+      reads answers generously for training).
     - ``cost_model``: :class:`~cvr_gym.core.costs.CostModel`.
     - ``invalid_action``: ``"feedback"`` (error observation and format penalty; default),
       ``"terminate"`` (end the episode), or ``"retry"`` (the first ``max_retries`` invalid actions
@@ -141,7 +143,7 @@ class CVREnv(gym.Env[str, Any]):
         max_duration: float = 1800.0,
         max_evidence_per_target: int = 12,
         reward: RewardConfig | dict | None = None,
-        scoring: ScoringConfig | None = None,
+        scoring: ScoringConfig | str | dict | None = None,
         cost_model: CostModel | None = None,
         invalid_action: InvalidActionPolicy = "feedback",
         max_retries: int = 2,
@@ -169,7 +171,7 @@ class CVREnv(gym.Env[str, Any]):
         self.frame_budget = int(frame_budget)
         self.max_evidence_per_target = int(max_evidence_per_target)
         self.reward_config = RewardConfig.from_any(reward)
-        self.scoring = scoring or ScoringConfig()
+        self.scoring = ScoringConfig.from_any(scoring)
         self.cost_model = cost_model or CostModel()
         self.invalid_action = invalid_action
         self.max_retries = int(max_retries)
