@@ -23,6 +23,8 @@ from cvr_gym.core.suites import Suite, load_suite
 from cvr_gym.core.tasks import Task
 from cvr_gym.core.tools import system_prompt, tool_schemas
 from cvr_gym.core.windows import resolve_call
+from cvr_gym.core.presets import (agentcvr_prompt, agentcvr_system_prompt, eva_prompt, eva_system_prompt,
+                                  fit_call)
 from cvr_gym.envs.perceiver import PerceptionError, Perceiver
 
 InvalidActionPolicy = Literal["feedback", "terminate", "retry"]
@@ -110,6 +112,12 @@ class CVREnv(gym.Env[str, Any]):
     - ``max_frames_per_target``, ``max_targets``, ``max_videos``, ``max_duration``: action bounds.
     - ``max_frames_per_call``: frames one observe may ask for over all its targets (AgentCVR's
       prompts allow 128); ``None`` for no limit beyond the per-target one.
+    - ``max_visual_tokens_per_call``: a larger observe is shrunk to fit (frames and resize
+      together, as EVA does); ``None`` for no cap.
+    - ``prompt_style``: ``"cvr_gym"`` (default), ``"agentcvr"`` (AgentCVR's JSON user payload and
+      action format) or ``"eva"`` (EVA's ``Video Length`` prompt, frame_select and ``<answer>``).
+      ``preset="agentcvr"|"eva"`` in ``gym.make`` sets this with the upstream limits
+      (:mod:`cvr_gym.core.presets`).
     - ``max_evidence_per_target``: evidence lines returned per observe target or listen (default 12).
     - ``reward``: :class:`RewardConfig` or a dict of weights.
     - ``scoring``: :class:`~cvr_gym.core.scoring.ScoringConfig` (partial credit, Kendall tau, ...),
@@ -145,6 +153,8 @@ class CVREnv(gym.Env[str, Any]):
         reward: RewardConfig | dict | None = None,
         scoring: ScoringConfig | str | dict | None = None,
         cost_model: CostModel | None = None,
+        max_visual_tokens_per_call: int | None = None,
+        prompt_style: str = "cvr_gym",
         invalid_action: InvalidActionPolicy = "feedback",
         max_retries: int = 2,
         render_mode: str | None = None,
@@ -168,6 +178,10 @@ class CVREnv(gym.Env[str, Any]):
         self.perceiver: Perceiver = perceiver if perceiver is not None else ScriptPerceiver()
         self.max_steps = int(max_steps)
         self.max_frames_per_call = None if max_frames_per_call is None else int(max_frames_per_call)
+        self.max_visual_tokens_per_call = None if max_visual_tokens_per_call is None else int(max_visual_tokens_per_call)
+        if prompt_style not in PROMPT_STYLES:
+            raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, got {prompt_style!r}")
+        self.prompt_style = prompt_style
         self.frame_budget = int(frame_budget)
         self.max_evidence_per_target = int(max_evidence_per_target)
         self.reward_config = RewardConfig.from_any(reward)
@@ -184,6 +198,10 @@ class CVREnv(gym.Env[str, Any]):
         self.tools = tool_schemas(self.action_space)
         self.system_prompt = system_prompt(self.action_space, max_steps=self.max_steps,
                                            frame_budget=self.frame_budget)
+        if prompt_style == "agentcvr":
+            self.system_prompt = agentcvr_system_prompt(self.max_steps, self.max_frames_per_call or max_frames_per_target)
+        elif prompt_style == "eva":
+            self.system_prompt = eva_system_prompt(self.max_steps)
         self.task: Task | None = None
         self._done = True
         self._transcript: list[str] = []
@@ -225,7 +243,12 @@ class CVREnv(gym.Env[str, Any]):
             "answer_type": task.answer_type,
             "num_options": len(task.options),
         }
-        obs = format_prompt(task, self.max_steps, self.frame_budget)
+        if self.prompt_style == "agentcvr":
+            obs = agentcvr_prompt(task)
+        elif self.prompt_style == "eva":
+            obs = eva_prompt(task)
+        else:
+            obs = format_prompt(task, self.max_steps, self.frame_budget)
         self._transcript = [obs]
         info = {"task_id": task.id, "family": task.family, "step": 0, "group_id": group_id,
                 "action_context": self._context(), "totals": self._totals.to_dict(),
@@ -246,6 +269,10 @@ class CVREnv(gym.Env[str, Any]):
             resolved = [resolve_call(c, self.task) for c in calls]
             calls = [c for c, _ in resolved]
             parse_notes += [n for _, notes in resolved for n in notes]
+            if self.max_visual_tokens_per_call is not None:
+                fitted = [fit_call(c, self.cost_model.tokens_per_frame, self.max_visual_tokens_per_call) for c in calls]
+                calls = [c for c, _ in fitted]
+                parse_notes += [n for _, notes in fitted for n in notes]
             problems = [p for c in calls for p in self.action_space.violations(c)]
             if self.max_frames_per_call is not None:
                 problems += [f"observe asks for {c.frames} frames; at most {self.max_frames_per_call} per call"
@@ -465,6 +492,7 @@ class CVREnv(gym.Env[str, Any]):
 
 
 RESET_OPTIONS = ("task_id", "task_index", "group_id")
+PROMPT_STYLES = ("cvr_gym", "agentcvr", "eva")
 
 
 def _check_options(options: Any) -> dict[str, Any]:
