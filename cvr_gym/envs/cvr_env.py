@@ -205,6 +205,8 @@ class CVREnv(gym.Env[str, Any]):
         self.task: Task | None = None
         self._done = True
         self._transcript: list[str] = []
+        #: The last step's tool results (call, evidence, notes, cost), for multi-agent memory.
+        self.last_results: list[ToolResult] = []
 
     # -- episode start ------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
@@ -250,6 +252,7 @@ class CVREnv(gym.Env[str, Any]):
         else:
             obs = format_prompt(task, self.max_steps, self.frame_budget)
         self._transcript = [obs]
+        self.last_results = []
         info = {"task_id": task.id, "family": task.family, "step": 0, "group_id": group_id,
                 "action_context": self._context(), "totals": self._totals.to_dict(),
                 "task": {"question": task.question, "options": list(task.options),
@@ -354,6 +357,7 @@ class CVREnv(gym.Env[str, Any]):
         for k, v in components.items():
             self._episode_components[k] += v
         self._done = terminated or truncated
+        self.last_results = list(results)
         tool_calls = [c.to_dict() for c in calls]
         if self.render_mode == "ansi":
             self._transcript.append(f">>> {_short(tool_calls) if calls else '(invalid action)'}\n{obs}")
