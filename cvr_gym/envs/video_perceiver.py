@@ -51,6 +51,7 @@ class PerceiverStats:
     perception_seconds: float = 0.0
     retries: int = 0
     failures: int = 0
+    past_end_reads: int = 0
 
     @property
     def calls(self) -> int:
@@ -121,7 +122,10 @@ class PerceptionCache:
 _SHARED_CACHE: PerceptionCache | None = None
 _SHARED_LOCK = threading.Lock()
 # Files that passed validation, keyed by (path, mtime, size): a group of resets checks once.
-_VALID: dict[tuple, MediaInfo] = {}
+# Values: the file's info and the time its decodable frames end.
+_VALID: dict[tuple, tuple[MediaInfo, float]] = {}
+#: A task may declare up to this many seconds (plus one frame) more than its file decodes.
+DURATION_TOLERANCE = 0.5
 
 
 def shared_cache() -> PerceptionCache:
@@ -206,26 +210,31 @@ class VideoPerceiver:
             except ValueError as err:
                 raise MediaError(v.path, f"{err} ({where})") from None
             try:
-                self._validate(path)
+                info, end = self._validate(path)
             except MediaError as err:
                 raise MediaError(path, f"{err.problem} ({where})") from None
+            if v.duration > end + DURATION_TOLERANCE + (1.0 / info.fps if info.fps else 0.04):
+                raise MediaError(path, f"the task declares {v.duration:g} s but frames decode only up to "
+                                       f"{end:.2f} s (a truncated or shorter file) ({where})")
             files[v.index] = (path, v.path)
         self._task, self._files = task, files
 
-    def _validate(self, path: Path) -> None:
+    def _validate(self, path: Path) -> tuple[MediaInfo, float]:
         check_file(path)
         key = file_key(path)
         if key in _VALID:
-            return
+            return _VALID[key]
         reader = self._readers.get(path)
         try:
             reader.validate()
+            end = reader.decodable_end()
         except MediaError:
             self._readers.drop(path)
             raise
         if len(_VALID) >= 100_000:
             _VALID.clear()
-        _VALID[key] = reader.info
+        _VALID[key] = (reader.info, end)
+        return _VALID[key]
 
     def media_info(self, video: int) -> MediaInfo:
         """What the current task's video ``video`` holds (duration, size, fps, audio)."""
@@ -233,8 +242,12 @@ class VideoPerceiver:
         return self._readers.get(path).info
 
     # -- tools --------------------------------------------------------------------------------
+    #: ``observe`` takes ``resize``: decoded frames are scaled by it before the visual backend
+    #: sees them (EVA's frame_select ``resize``), so small text really becomes unreadable.
+    supports_resize = True
+
     def observe(self, task: Task, video: int, times: np.ndarray, focus: str,
-                rng: np.random.Generator) -> list[Evidence]:
+                rng: np.random.Generator, resize: float = 1.0) -> list[Evidence]:
         self.stats.observe_calls += 1
         self.last_frames = None
         path, shown = self._file(task, video)
@@ -242,15 +255,17 @@ class VideoPerceiver:
         fkey = self._key(path, shown)
         focus_key = focus if getattr(self.visual, "uses_focus", True) else None
         rkey = ("observe", fkey, tuple(round(t, 4) for t in times_list), self._visual_key, focus_key, self.max_side,
-                self.thumbnails)
+                float(resize), self.thumbnails)
         cached = self.cache.results.get(rkey)
         if cached is not None:
             self.stats.cache_hits += 1
             merged, self.last_frames = cached
             return _copies(merged, video)
         frames, decoded_times = self._frames(path, shown, fkey, times_list)
+        if resize != 1.0:
+            frames = [scale_frame(f, resize) for f in frames]
         details: dict[str, list] = {"decoded_times": decoded_times}
-        if self.thumbnails > 0:
+        if self.thumbnails > 0:  # of the frames the visual backend sees
             details["thumbnails"] = [png_thumbnail(f, self.thumbnails) for f in frames]
         per_frame = self._call(self.visual, "describe", frames, times_list, focus)
         if not isinstance(per_frame, (list, tuple)) or len(per_frame) != len(frames):
@@ -317,11 +332,16 @@ class VideoPerceiver:
         if missing:
             t0 = time.perf_counter()
             try:
-                decoded, decoded_times = self._readers.get(path).frames_and_times_at([k[1] for k in missing])
+                reader = self._readers.get(path)
+                decoded, decoded_times = reader.frames_and_times_at([k[1] for k in missing])
             except MediaError as err:
                 raise PerceptionError(f"could not decode {shown}: {err.problem}") from None
             finally:
                 self.stats.decode_seconds += time.perf_counter() - t0
+            if reader.past_end_times:  # the file ends before the task says: never show stale frames
+                self.stats.past_end_reads += len(reader.past_end_times)
+                raise PerceptionError(f"{shown} has no frame at {min(reader.past_end_times):.2f} s: "
+                                      f"its frames end near {reader.decodable_end():.2f} s")
             self.stats.frames_decoded += len(missing)
             for k, frame, t in zip(missing, decoded, decoded_times):
                 frame.flags.writeable = False  # shared through the cache: nobody may edit it
@@ -414,3 +434,12 @@ def _copies(records: list[Evidence], video: int) -> list[Evidence]:
 
 def _count(value: Any) -> str:
     return str(len(value)) if isinstance(value, (list, tuple)) else type(value).__name__
+
+
+def scale_frame(frame: np.ndarray, factor: float) -> np.ndarray:
+    """``frame`` (H x W x 3 uint8) with both sides scaled by ``factor`` (bicubic, as EVA's tool)."""
+    from PIL import Image
+
+    h, w = frame.shape[:2]
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    return np.asarray(Image.fromarray(np.ascontiguousarray(frame)).resize(size, Image.BICUBIC))
