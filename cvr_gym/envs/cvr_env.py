@@ -82,7 +82,8 @@ class CVREnv(gym.Env[str, Any]):
 
     - Termination: the agent calls ``answer`` (``info["termination_reason"] == "answer"``), or an
       invalid action under ``invalid_action="terminate"`` (``"invalid_action"``).
-    - Truncation: ``max_steps`` steps taken (``"max_steps"``), or ``observe`` called when the frame
+    - Truncation: ``max_steps`` steps taken (``"max_steps"``; ``gym.make(..., max_episode_steps=n)``
+      lowers ``max_steps`` to ``n`` and the prompt says so), or ``observe`` called when the frame
       budget is spent (``"frame_budget"``).
 
     ## Info
@@ -90,7 +91,8 @@ class CVREnv(gym.Env[str, Any]):
     ``task_id``, ``family``, ``step``, ``tool_calls`` (the parsed calls as dicts), ``parse_error``,
     ``call_costs`` (frames, visual tokens, audio seconds, modelled latency per call), ``totals``
     (running sums), ``reward_components``, ``episode_reward_components``, ``termination_reason``,
-    ``score`` (at ``answer``), ``evidence`` (the records returned this step) and
+    ``score`` (the answer's score at ``answer``, 0.0 on every other step: info keeps the
+    same keys and types every step, so vector envs can stack it), ``evidence`` (the records returned this step) and
     ``action_context`` (video count, durations, answer type: pass it to
     ``action_space.sample(mask=...)`` for calls that fit the task). The reset info also holds
     ``task``: the question, options, answer type and videos as structured data for programmatic
@@ -160,7 +162,7 @@ class CVREnv(gym.Env[str, Any]):
         if max_steps < 1 or frame_budget < 1:
             raise ValueError("max_steps and frame_budget must be positive")
         self.perceiver: Perceiver = perceiver if perceiver is not None else ScriptPerceiver()
-        self.max_steps = int(max_steps)
+        self.max_steps = self._configured_max_steps = int(max_steps)
         self.frame_budget = int(frame_budget)
         self.max_evidence_per_target = int(max_evidence_per_target)
         self.reward_config = RewardConfig.from_any(reward)
@@ -180,6 +182,13 @@ class CVREnv(gym.Env[str, Any]):
         self.task: Task | None = None
         self._done = True
         self._transcript: list[str] = []
+
+    def limit_steps(self, limit: int) -> None:
+        """Lower the step limit to ``limit`` (the ``TimeLimit`` around the env); from the next reset
+        the prompt, status line and ``termination_reason`` state it."""
+        self.max_steps = max(1, min(self._configured_max_steps, int(limit)))
+        self.system_prompt = system_prompt(self.action_space, max_steps=self.max_steps,
+                                           frame_budget=self.frame_budget)
 
     # -- episode start ------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
@@ -223,7 +232,9 @@ class CVREnv(gym.Env[str, Any]):
         info = {"task_id": task.id, "family": task.family, "step": 0, "group_id": group_id,
                 "action_context": self._context(), "totals": self._totals.to_dict(),
                 "task": {"question": task.question, "options": list(task.options),
-                         "answer_type": task.answer_type, "answer_video": task.answer_video,
+                         "answer_type": task.answer_type,
+                         # 0: the answer names no video (a stable int type for vector-env info stacking)
+                         "answer_video": task.answer_video or 0,
                          "videos": [{"index": v.index, "duration": v.duration, "fps": v.fps,
                                      "has_audio": v.has_audio} for v in task.videos]}}
         if self.privileged_info:
@@ -244,7 +255,7 @@ class CVREnv(gym.Env[str, Any]):
 
         self._totals.steps += 1
         results: list[ToolResult] = []
-        score = None
+        score = 0.0  # a float on every step, so vector envs can stack info (0.0 until answered)
         outcome = grounding = 0.0
         reason = None
         frames_before = self._totals.frames
@@ -305,7 +316,7 @@ class CVREnv(gym.Env[str, Any]):
 
     def _finish(self, obs: str, components: dict[str, float], terminated: bool, truncated: bool,
                 reason: str | None, calls: Sequence[ToolCall] = (),
-                results: Sequence[ToolResult] = (), score: float | None = None,
+                results: Sequence[ToolResult] = (), score: float = 0.0,
                 parse_error: str | None = None) -> tuple[str, float, bool, bool, dict]:
         if len(obs) > OBS_MAX_CHARS:
             obs = obs[: OBS_MAX_CHARS - 20] + "\n[... cut ...]"
@@ -326,7 +337,7 @@ class CVREnv(gym.Env[str, Any]):
             "reward_components": components,
             "episode_reward_components": dict(self._episode_components),
             "termination_reason": reason,
-            "score": score,
+            "score": float(score),
             "evidence": [ev for r in results for ev in r.evidence],
             "action_context": self._context(),
         }
