@@ -15,13 +15,14 @@ from cvr_gym.core.actions import ListenArgs, ObserveArgs, Target, ToolCall
 from cvr_gym.core.costs import CallCost, CostModel, CostTotals
 from cvr_gym.core.focus import rank_by_focus
 from cvr_gym.core.formatting import ToolResult, format_prompt, format_status, format_step
-from cvr_gym.core.parsing import ActionParseError, parse_action
+from cvr_gym.core.parsing import ActionParseError, parse_action_notes
 from cvr_gym.core.rewards import COMPONENTS, RewardConfig, span_coverage
 from cvr_gym.core.scoring import ScoringConfig, score_answer
 from cvr_gym.core.spaces import OBS_MAX_CHARS, ToolCallSpace, UnicodeText
 from cvr_gym.core.suites import Suite, load_suite
 from cvr_gym.core.tasks import Task
 from cvr_gym.core.tools import system_prompt, tool_schemas
+from cvr_gym.core.windows import resolve_call
 from cvr_gym.envs.perceiver import PerceptionError, Perceiver
 
 InvalidActionPolicy = Literal["feedback", "terminate", "retry"]
@@ -109,9 +110,13 @@ class CVREnv(gym.Env[str, Any]):
     - ``max_steps``: steps per episode (default 12).
     - ``frame_budget``: frames per episode (default 256).
     - ``max_frames_per_target``, ``max_targets``, ``max_videos``, ``max_duration``: action bounds.
+    - ``max_frames_per_call``: frames one observe may ask for over all its targets (AgentCVR's
+      prompts allow 128); ``None`` for no limit beyond the per-target one.
     - ``max_evidence_per_target``: evidence lines returned per observe target or listen (default 12).
     - ``reward``: :class:`RewardConfig` or a dict of weights.
-    - ``scoring``: :class:`~cvr_gym.core.scoring.ScoringConfig` (partial credit, Kendall tau, ...).
+    - ``scoring``: :class:`~cvr_gym.core.scoring.ScoringConfig` (partial credit, Kendall tau, ...),
+      or ``"crossvid"`` for CrossVid's official per-answer scores (``"lenient"``, the default,
+      reads answers generously for training).
     - ``cost_model``: :class:`~cvr_gym.core.costs.CostModel`.
     - ``invalid_action``: ``"feedback"`` (error observation and format penalty; default),
       ``"terminate"`` (end the episode), or ``"retry"`` (the first ``max_retries`` invalid actions
@@ -134,12 +139,13 @@ class CVREnv(gym.Env[str, Any]):
         max_steps: int = 12,
         frame_budget: int = 256,
         max_frames_per_target: int = 64,
+        max_frames_per_call: int | None = None,
         max_targets: int = 4,
         max_videos: int = 4,
         max_duration: float = 1800.0,
         max_evidence_per_target: int = 12,
         reward: RewardConfig | dict | None = None,
-        scoring: ScoringConfig | None = None,
+        scoring: ScoringConfig | str | dict | None = None,
         cost_model: CostModel | None = None,
         invalid_action: InvalidActionPolicy = "feedback",
         max_retries: int = 2,
@@ -163,10 +169,11 @@ class CVREnv(gym.Env[str, Any]):
             raise ValueError("max_steps and frame_budget must be positive")
         self.perceiver: Perceiver = perceiver if perceiver is not None else ScriptPerceiver()
         self.max_steps = self._configured_max_steps = int(max_steps)
+        self.max_frames_per_call = None if max_frames_per_call is None else int(max_frames_per_call)
         self.frame_budget = int(frame_budget)
         self.max_evidence_per_target = int(max_evidence_per_target)
         self.reward_config = RewardConfig.from_any(reward)
-        self.scoring = scoring or ScoringConfig()
+        self.scoring = ScoringConfig.from_any(scoring)
         self.cost_model = cost_model or CostModel()
         self.invalid_action = invalid_action
         self.max_retries = int(max_retries)
@@ -246,8 +253,14 @@ class CVREnv(gym.Env[str, Any]):
         if self._done or self.task is None:
             raise RuntimeError("step() called on a finished episode; call reset() first")
         try:
-            calls = parse_action(action)
+            calls, parse_notes = parse_action_notes(action)
+            resolved = [resolve_call(c, self.task) for c in calls]
+            calls = [c for c, _ in resolved]
+            parse_notes += [n for _, notes in resolved for n in notes]
             problems = [p for c in calls for p in self.action_space.violations(c)]
+            if self.max_frames_per_call is not None:
+                problems += [f"observe asks for {c.frames} frames; at most {self.max_frames_per_call} per call"
+                             for c in calls if c.frames > self.max_frames_per_call]
             if problems:
                 raise ActionParseError("; ".join(problems))
         except ActionParseError as err:
@@ -292,6 +305,8 @@ class CVREnv(gym.Env[str, Any]):
             truncated, reason = True, "max_steps"
         status = format_status(self._totals.steps, self.max_steps, self._totals.frames, self.frame_budget)
         obs = format_step(results, status)
+        if parse_notes:
+            obs = "\n".join(f"Note: {n}." for n in parse_notes) + "\n" + obs
         return self._finish(obs, components, terminated, truncated, reason,
                             calls=calls, results=results, score=score)
 
@@ -351,15 +366,17 @@ class CVREnv(gym.Env[str, Any]):
         remaining = self.frame_budget - self._totals.frames
         results = []
         for target in args.targets:
-            result, frames = self._observe_target(call, target, args.focus, remaining)
+            result, frames = self._observe_target(call, target, args.focus, remaining, args.resize)
             remaining -= frames
             results.append(result)
-        cost = self.cost_model.observe(self.frame_budget - self._totals.frames - remaining)
+        cost = self.cost_model.observe(self.frame_budget - self._totals.frames - remaining,
+                                       resize=1.0 if args.resize is None else args.resize)
         self._totals.add(cost)
         results[0].cost = cost
         return results
 
-    def _observe_target(self, call: ToolCall, target: Target, focus: str, remaining: int) -> tuple[ToolResult, int]:
+    def _observe_target(self, call: ToolCall, target: Target, focus: str, remaining: int,
+                        resize: float | None = None) -> tuple[ToolResult, int]:
         """One target of an observe call: clamp, clip to the budget, sample times, perceive."""
         task = self.task
         if target.video > task.num_videos:
@@ -383,10 +400,15 @@ class CVREnv(gym.Env[str, Any]):
         if self.reward_config.grounding:  # only the grounding term reads where the agent looked
             self._frame_times.setdefault(video.index, []).append(times)
         header = f"observe video {video.index} [{start:.1f}-{end:.1f} s], {frames} frames"
+        if resize is not None and resize != 1.0:
+            header += f", resized x{resize:g}"
         if focus:
             header += f', focus "{_short(focus, 60)}"'
         try:
-            evidence = self.perceiver.observe(task, video.index, times, focus, self._episode_rng)
+            if resize is not None and resize != 1.0 and getattr(self.perceiver, "supports_resize", False):
+                evidence = self.perceiver.observe(task, video.index, times, focus, self._episode_rng, resize=resize)
+            else:
+                evidence = self.perceiver.observe(task, video.index, times, focus, self._episode_rng)
         except PerceptionError as err:
             return ToolResult(call, header, notes=notes, error=f"the visual agent failed: {err}"), frames
         kept, dropped = rank_by_focus(evidence, focus, self.max_evidence_per_target)
@@ -396,14 +418,15 @@ class CVREnv(gym.Env[str, Any]):
 
     def _listen(self, call: ToolCall) -> ToolResult:
         args: ListenArgs = call.arguments
-        header = f"listen video {args.video} [{args.start:.1f}-{args.end:.1f} s]"
+        shown_end = "end" if args.end is None else f"{args.end:.1f}"
+        header = f"listen video {args.video} [{args.start:.1f}-{shown_end} s]"
         if args.video > self.task.num_videos:
             return ToolResult(call, header, error=f"there is no video {args.video}; videos are 1..{self.task.num_videos}",
                               cost=self._charge_listen(0.0))
         video = self.task.videos[args.video - 1]
         if not video.has_audio:
             return ToolResult(call, header, error=f"video {video.index} has no audio track", cost=self._charge_listen(0.0))
-        start, end = max(0.0, args.start), min(video.duration, args.end)
+        start, end = max(0.0, args.start), min(video.duration, video.duration if args.end is None else args.end)
         if start >= end:
             return ToolResult(call, header, error=f"the window starts after video {video.index} ends ({video.duration:.1f} s)",
                               cost=self._charge_listen(0.0))

@@ -235,19 +235,26 @@ class VideoPerceiver:
         return self._readers.get(path).info
 
     # -- tools --------------------------------------------------------------------------------
+    #: ``observe`` takes ``resize``: decoded frames are scaled by it before the visual backend
+    #: sees them (EVA's frame_select ``resize``), so small text really becomes unreadable.
+    supports_resize = True
+
     def observe(self, task: Task, video: int, times: np.ndarray, focus: str,
-                rng: np.random.Generator) -> list[Evidence]:
+                rng: np.random.Generator, resize: float = 1.0) -> list[Evidence]:
         self.stats.observe_calls += 1
         path, shown = self._file(task, video)
         times_list = [float(t) for t in np.asarray(times, dtype=np.float64).ravel()]
         fkey = self._key(path, shown)
         focus_key = focus if getattr(self.visual, "uses_focus", True) else None
-        rkey = ("observe", fkey, tuple(round(t, 4) for t in times_list), self._visual_key, focus_key, self.max_side)
+        rkey = ("observe", fkey, tuple(round(t, 4) for t in times_list), self._visual_key, focus_key, self.max_side,
+                float(resize))
         cached = self.cache.results.get(rkey)
         if cached is not None:
             self.stats.cache_hits += 1
             return _copies(cached, video)
         frames = self._frames(path, shown, fkey, times_list)
+        if resize != 1.0:
+            frames = [scale_frame(f, resize) for f in frames]
         per_frame = self._call(self.visual, "describe", frames, times_list, focus)
         if not isinstance(per_frame, (list, tuple)) or len(per_frame) != len(frames):
             self.stats.failures += 1
@@ -399,3 +406,12 @@ def _copies(records: list[Evidence], video: int) -> list[Evidence]:
 
 def _count(value: Any) -> str:
     return str(len(value)) if isinstance(value, (list, tuple)) else type(value).__name__
+
+
+def scale_frame(frame: np.ndarray, factor: float) -> np.ndarray:
+    """``frame`` (H x W x 3 uint8) with both sides scaled by ``factor`` (bicubic, as EVA's tool)."""
+    from PIL import Image
+
+    h, w = frame.shape[:2]
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    return np.asarray(Image.fromarray(np.ascontiguousarray(frame)).resize(size, Image.BICUBIC))
