@@ -23,6 +23,8 @@ from cvr_gym.core.suites import Suite, load_suite
 from cvr_gym.core.tasks import Task
 from cvr_gym.core.tools import system_prompt, tool_schemas
 from cvr_gym.core.windows import resolve_call
+from cvr_gym.core.presets import (agentcvr_prompt, agentcvr_system_prompt, eva_prompt, eva_system_prompt,
+                                  fit_call)
 from cvr_gym.envs.perceiver import PerceptionError, Perceiver
 
 InvalidActionPolicy = Literal["feedback", "terminate", "retry"]
@@ -112,6 +114,12 @@ class CVREnv(gym.Env[str, Any]):
     - ``max_frames_per_target``, ``max_targets``, ``max_videos``, ``max_duration``: action bounds.
     - ``max_frames_per_call``: frames one observe may ask for over all its targets (AgentCVR's
       prompts allow 128); ``None`` for no limit beyond the per-target one.
+    - ``max_visual_tokens_per_call``: a larger observe is shrunk to fit (frames and resize
+      together, as EVA does); ``None`` for no cap.
+    - ``prompt_style``: ``"cvr_gym"`` (default), ``"agentcvr"`` (AgentCVR's JSON user payload and
+      action format) or ``"eva"`` (EVA's ``Video Length`` prompt, frame_select and ``<answer>``).
+      ``preset="agentcvr"|"eva"`` in ``gym.make`` sets this with the upstream limits
+      (:mod:`cvr_gym.core.presets`).
     - ``max_evidence_per_target``: evidence lines returned per observe target or listen (default 12).
     - ``reward``: :class:`RewardConfig` or a dict of weights.
     - ``scoring``: :class:`~cvr_gym.core.scoring.ScoringConfig` (partial credit, Kendall tau, ...),
@@ -147,6 +155,8 @@ class CVREnv(gym.Env[str, Any]):
         reward: RewardConfig | dict | None = None,
         scoring: ScoringConfig | str | dict | None = None,
         cost_model: CostModel | None = None,
+        max_visual_tokens_per_call: int | None = None,
+        prompt_style: str = "cvr_gym",
         invalid_action: InvalidActionPolicy = "feedback",
         max_retries: int = 2,
         render_mode: str | None = None,
@@ -170,6 +180,10 @@ class CVREnv(gym.Env[str, Any]):
         self.perceiver: Perceiver = perceiver if perceiver is not None else ScriptPerceiver()
         self.max_steps = self._configured_max_steps = int(max_steps)
         self.max_frames_per_call = None if max_frames_per_call is None else int(max_frames_per_call)
+        self.max_visual_tokens_per_call = None if max_visual_tokens_per_call is None else int(max_visual_tokens_per_call)
+        if prompt_style not in PROMPT_STYLES:
+            raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, got {prompt_style!r}")
+        self.prompt_style = prompt_style
         self.frame_budget = int(frame_budget)
         self.max_evidence_per_target = int(max_evidence_per_target)
         self.reward_config = RewardConfig.from_any(reward)
@@ -186,9 +200,15 @@ class CVREnv(gym.Env[str, Any]):
         self.tools = tool_schemas(self.action_space)
         self.system_prompt = system_prompt(self.action_space, max_steps=self.max_steps,
                                            frame_budget=self.frame_budget)
+        if prompt_style == "agentcvr":
+            self.system_prompt = agentcvr_system_prompt(self.max_steps, self.max_frames_per_call or max_frames_per_target)
+        elif prompt_style == "eva":
+            self.system_prompt = eva_system_prompt(self.max_steps)
         self.task: Task | None = None
         self._done = True
         self._transcript: list[str] = []
+        #: The last step's tool results (call, evidence, notes, cost), for multi-agent memory.
+        self.last_results: list[ToolResult] = []
 
     def limit_steps(self, limit: int) -> None:
         """Lower the step limit to ``limit`` (the ``TimeLimit`` around the env); from the next reset
@@ -234,8 +254,14 @@ class CVREnv(gym.Env[str, Any]):
             "answer_type": task.answer_type,
             "num_options": len(task.options),
         }
-        obs = format_prompt(task, self.max_steps, self.frame_budget)
+        if self.prompt_style == "agentcvr":
+            obs = agentcvr_prompt(task)
+        elif self.prompt_style == "eva":
+            obs = eva_prompt(task)
+        else:
+            obs = format_prompt(task, self.max_steps, self.frame_budget)
         self._transcript = [obs]
+        self.last_results = []
         info = {"task_id": task.id, "family": task.family, "step": 0, "group_id": group_id,
                 "action_context": self._context(), "totals": self._totals.to_dict(),
                 "task": {"question": task.question, "options": list(task.options),
@@ -257,6 +283,10 @@ class CVREnv(gym.Env[str, Any]):
             resolved = [resolve_call(c, self.task) for c in calls]
             calls = [c for c, _ in resolved]
             parse_notes += [n for _, notes in resolved for n in notes]
+            if self.max_visual_tokens_per_call is not None:
+                fitted = [fit_call(c, self.cost_model.tokens_per_frame, self.max_visual_tokens_per_call) for c in calls]
+                calls = [c for c, _ in fitted]
+                parse_notes += [n for _, notes in fitted for n in notes]
             problems = [p for c in calls for p in self.action_space.violations(c)]
             if self.max_frames_per_call is not None:
                 problems += [f"observe asks for {c.frames} frames; at most {self.max_frames_per_call} per call"
@@ -338,6 +368,7 @@ class CVREnv(gym.Env[str, Any]):
         for k, v in components.items():
             self._episode_components[k] += v
         self._done = terminated or truncated
+        self.last_results = list(results)
         tool_calls = [c.to_dict() for c in calls]
         if self.render_mode == "ansi":
             self._transcript.append(f">>> {_short(tool_calls) if calls else '(invalid action)'}\n{obs}")
@@ -476,6 +507,7 @@ class CVREnv(gym.Env[str, Any]):
 
 
 RESET_OPTIONS = ("task_id", "task_index", "group_id")
+PROMPT_STYLES = ("cvr_gym", "agentcvr", "eva")
 
 
 def _check_options(options: Any) -> dict[str, Any]:
