@@ -198,12 +198,7 @@ class CVREnv(gym.Env[str, Any]):
                                           max_frames_per_target=max_frames_per_target, max_targets=max_targets)
         self.observation_space = UnicodeText(OBS_MAX_CHARS)
         self.tools = tool_schemas(self.action_space)
-        self.system_prompt = system_prompt(self.action_space, max_steps=self.max_steps,
-                                           frame_budget=self.frame_budget)
-        if prompt_style == "agentcvr":
-            self.system_prompt = agentcvr_system_prompt(self.max_steps, self.max_frames_per_call or max_frames_per_target)
-        elif prompt_style == "eva":
-            self.system_prompt = eva_system_prompt(self.max_steps)
+        self.system_prompt = self._system_prompt()
         self.task: Task | None = None
         self._done = True
         self._transcript: list[str] = []
@@ -214,8 +209,15 @@ class CVREnv(gym.Env[str, Any]):
         """Lower the step limit to ``limit`` (the ``TimeLimit`` around the env); from the next reset
         the prompt, status line and ``termination_reason`` state it."""
         self.max_steps = max(1, min(self._configured_max_steps, int(limit)))
-        self.system_prompt = system_prompt(self.action_space, max_steps=self.max_steps,
-                                           frame_budget=self.frame_budget)
+        self.system_prompt = self._system_prompt()
+
+    def _system_prompt(self) -> str:
+        if self.prompt_style == "agentcvr":
+            return agentcvr_system_prompt(self.max_steps,
+                                          self.max_frames_per_call or self.action_space.max_frames_per_target)
+        if self.prompt_style == "eva":
+            return eva_system_prompt(self.max_steps)
+        return system_prompt(self.action_space, max_steps=self.max_steps, frame_budget=self.frame_budget)
 
     # -- episode start ------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
