@@ -85,7 +85,8 @@ class CVREnv(gym.Env[str, Any]):
 
     - Termination: the agent calls ``answer`` (``info["termination_reason"] == "answer"``), or an
       invalid action under ``invalid_action="terminate"`` (``"invalid_action"``).
-    - Truncation: ``max_steps`` steps taken (``"max_steps"``), or ``observe`` called when the frame
+    - Truncation: ``max_steps`` steps taken (``"max_steps"``; ``gym.make(..., max_episode_steps=n)``
+      lowers ``max_steps`` to ``n`` and the prompt says so), or ``observe`` called when the frame
       budget is spent (``"frame_budget"``).
 
     ## Info
@@ -93,7 +94,12 @@ class CVREnv(gym.Env[str, Any]):
     ``task_id``, ``family``, ``step``, ``tool_calls`` (the parsed calls as dicts), ``parse_error``,
     ``call_costs`` (frames, visual tokens, audio seconds, modelled latency per call), ``totals``
     (running sums), ``reward_components``, ``episode_reward_components``, ``termination_reason``,
-    ``score`` (at ``answer``), ``evidence`` (the records returned this step) and
+    ``score`` (the answer's score at ``answer``, 0.0 on every other step: info keeps the
+    same keys and types every step, so vector envs can stack it), ``evidence`` (the records
+    returned this step), ``looks`` (where this step looked: per observe target the video, clamped
+    window and sampled frame ``times``, plus ``decoded_times`` and optional ``thumbnails`` from
+    perceivers that decode frames; per listen the video and window; ``call`` is the call's
+    position in the action) and
     ``action_context`` (video count, durations, answer type: pass it to
     ``action_space.sample(mask=...)`` for calls that fit the task). The reset info also holds
     ``task``: the question, options, answer type and videos as structured data for programmatic
@@ -176,7 +182,7 @@ class CVREnv(gym.Env[str, Any]):
         if max_steps < 1 or frame_budget < 1:
             raise ValueError("max_steps and frame_budget must be positive")
         self.perceiver: Perceiver = perceiver if perceiver is not None else ScriptPerceiver()
-        self.max_steps = int(max_steps)
+        self.max_steps = self._configured_max_steps = int(max_steps)
         self.max_frames_per_call = None if max_frames_per_call is None else int(max_frames_per_call)
         self.max_visual_tokens_per_call = None if max_visual_tokens_per_call is None else int(max_visual_tokens_per_call)
         if prompt_style not in PROMPT_STYLES:
@@ -196,17 +202,26 @@ class CVREnv(gym.Env[str, Any]):
                                           max_frames_per_target=max_frames_per_target, max_targets=max_targets)
         self.observation_space = UnicodeText(OBS_MAX_CHARS)
         self.tools = tool_schemas(self.action_space)
-        self.system_prompt = system_prompt(self.action_space, max_steps=self.max_steps,
-                                           frame_budget=self.frame_budget)
-        if prompt_style == "agentcvr":
-            self.system_prompt = agentcvr_system_prompt(self.max_steps, self.max_frames_per_call or max_frames_per_target)
-        elif prompt_style == "eva":
-            self.system_prompt = eva_system_prompt(self.max_steps)
+        self.system_prompt = self._system_prompt()
         self.task: Task | None = None
         self._done = True
         self._transcript: list[str] = []
         #: The last step's tool results (call, evidence, notes, cost), for multi-agent memory.
         self.last_results: list[ToolResult] = []
+
+    def limit_steps(self, limit: int) -> None:
+        """Lower the step limit to ``limit`` (the ``TimeLimit`` around the env); from the next reset
+        the prompt, status line and ``termination_reason`` state it."""
+        self.max_steps = max(1, min(self._configured_max_steps, int(limit)))
+        self.system_prompt = self._system_prompt()
+
+    def _system_prompt(self) -> str:
+        if self.prompt_style == "agentcvr":
+            return agentcvr_system_prompt(self.max_steps,
+                                          self.max_frames_per_call or self.action_space.max_frames_per_target)
+        if self.prompt_style == "eva":
+            return eva_system_prompt(self.max_steps)
+        return system_prompt(self.action_space, max_steps=self.max_steps, frame_budget=self.frame_budget)
 
     # -- episode start ------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
@@ -237,6 +252,7 @@ class CVREnv(gym.Env[str, Any]):
         self._retries_left = self.max_retries if self.invalid_action == "retry" else 0
         self._frame_times: dict[int, list[np.ndarray]] = {}
         self._listened: list[tuple[int, float, float]] = []
+        self._looks: list[dict[str, Any]] = []
         self._done = False
         self._action_context = {
             "num_videos": task.num_videos,
@@ -256,7 +272,9 @@ class CVREnv(gym.Env[str, Any]):
         info = {"task_id": task.id, "family": task.family, "step": 0, "group_id": group_id,
                 "action_context": self._context(), "totals": self._totals.to_dict(),
                 "task": {"question": task.question, "options": list(task.options),
-                         "answer_type": task.answer_type, "answer_video": task.answer_video,
+                         "answer_type": task.answer_type,
+                         # 0: the answer names no video (a stable int type for vector-env info stacking)
+                         "answer_video": task.answer_video or 0,
                          "videos": [{"index": v.index, "duration": v.duration, "fps": v.fps,
                                      "has_audio": v.has_audio} for v in task.videos]}}
         if self.privileged_info:
@@ -286,13 +304,15 @@ class CVREnv(gym.Env[str, Any]):
             return self._invalid(str(err))
 
         self._totals.steps += 1
+        self._looks = []
         results: list[ToolResult] = []
-        score = None
+        score = 0.0  # a float on every step, so vector envs can stack info (0.0 until answered)
         outcome = grounding = 0.0
         reason = None
         frames_before = self._totals.frames
         tokens_before = self._totals.visual_tokens
         for n, call in enumerate(calls):
+            self._call_position = n
             if call.name == "answer":
                 result = score_answer(self.task, call.arguments.answer, self.scoring)
                 score = outcome = result.score
@@ -331,6 +351,7 @@ class CVREnv(gym.Env[str, Any]):
 
     def _invalid(self, error: str) -> tuple[str, float, bool, bool, dict]:
         self._totals.invalid_actions += 1
+        self._looks = []
         if self._retries_left > 0:
             self._retries_left -= 1
             components = self.reward_config.weigh()
@@ -350,7 +371,7 @@ class CVREnv(gym.Env[str, Any]):
 
     def _finish(self, obs: str, components: dict[str, float], terminated: bool, truncated: bool,
                 reason: str | None, calls: Sequence[ToolCall] = (),
-                results: Sequence[ToolResult] = (), score: float | None = None,
+                results: Sequence[ToolResult] = (), score: float = 0.0,
                 parse_error: str | None = None) -> tuple[str, float, bool, bool, dict]:
         if len(obs) > OBS_MAX_CHARS:
             obs = obs[: OBS_MAX_CHARS - 20] + "\n[... cut ...]"
@@ -372,8 +393,9 @@ class CVREnv(gym.Env[str, Any]):
             "reward_components": components,
             "episode_reward_components": dict(self._episode_components),
             "termination_reason": reason,
-            "score": score,
+            "score": float(score),
             "evidence": [ev for r in results for ev in r.evidence],
+            "looks": self._looks,
             "action_context": self._context(),
         }
         if self.render_mode == "ansi" and self._done:
@@ -424,6 +446,9 @@ class CVREnv(gym.Env[str, Any]):
             header += f", resized x{resize:g}"
         if focus:
             header += f', focus "{_short(focus, 60)}"'
+        look = {"tool": "observe", "call": self._call_position, "video": video.index, "start": start, "end": end,
+                "times": times.tolist()}
+        self._looks.append(look)
         try:
             if resize is not None and resize != 1.0 and getattr(self.perceiver, "supports_resize", False):
                 evidence = self.perceiver.observe(task, video.index, times, focus, self._episode_rng, resize=resize)
@@ -431,6 +456,7 @@ class CVREnv(gym.Env[str, Any]):
                 evidence = self.perceiver.observe(task, video.index, times, focus, self._episode_rng)
         except PerceptionError as err:
             return ToolResult(call, header, notes=notes, error=f"the visual agent failed: {err}"), frames
+        look.update(getattr(self.perceiver, "last_frames", None) or {})  # decoded times, thumbnails
         kept, dropped = rank_by_focus(evidence, focus, self.max_evidence_per_target)
         if dropped:
             notes.append(f"{dropped} more item(s) not shown; narrow the window or the focus")
@@ -457,6 +483,7 @@ class CVREnv(gym.Env[str, Any]):
         cost = self._charge_listen(end - start)
         if self.reward_config.grounding:
             self._listened.append((video.index, start, end))
+        self._looks.append({"tool": "listen", "call": self._call_position, "video": video.index, "start": start, "end": end})
         try:
             evidence = self.perceiver.listen(self.task, video.index, start, end, args.focus, self._episode_rng)
         except PerceptionError as err:
