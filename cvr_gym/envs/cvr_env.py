@@ -95,7 +95,11 @@ class CVREnv(gym.Env[str, Any]):
     ``call_costs`` (frames, visual tokens, audio seconds, modelled latency per call), ``totals``
     (running sums), ``reward_components``, ``episode_reward_components``, ``termination_reason``,
     ``score`` (the answer's score at ``answer``, 0.0 on every other step: info keeps the
-    same keys and types every step, so vector envs can stack it), ``evidence`` (the records returned this step) and
+    same keys and types every step, so vector envs can stack it), ``evidence`` (the records
+    returned this step), ``looks`` (where this step looked: per observe target the video, clamped
+    window and sampled frame ``times``, plus ``decoded_times`` and optional ``thumbnails`` from
+    perceivers that decode frames; per listen the video and window; ``call`` is the call's
+    position in the action) and
     ``action_context`` (video count, durations, answer type: pass it to
     ``action_space.sample(mask=...)`` for calls that fit the task). The reset info also holds
     ``task``: the question, options, answer type and videos as structured data for programmatic
@@ -251,6 +255,7 @@ class CVREnv(gym.Env[str, Any]):
         self._retries_left = self.max_retries if self.invalid_action == "retry" else 0
         self._frame_times: dict[int, list[np.ndarray]] = {}
         self._listened: list[tuple[int, float, float]] = []
+        self._looks: list[dict[str, Any]] = []
         self._done = False
         self._action_context = {
             "num_videos": task.num_videos,
@@ -302,6 +307,7 @@ class CVREnv(gym.Env[str, Any]):
             return self._invalid(str(err))
 
         self._totals.steps += 1
+        self._looks = []
         results: list[ToolResult] = []
         score = 0.0  # a float on every step, so vector envs can stack info (0.0 until answered)
         outcome = grounding = 0.0
@@ -309,6 +315,7 @@ class CVREnv(gym.Env[str, Any]):
         frames_before = self._totals.frames
         tokens_before = self._totals.visual_tokens
         for n, call in enumerate(calls):
+            self._call_position = n
             if call.name == "answer":
                 result = score_answer(self.task, call.arguments.answer, self.scoring)
                 score = outcome = result.score
@@ -347,6 +354,7 @@ class CVREnv(gym.Env[str, Any]):
 
     def _invalid(self, error: str) -> tuple[str, float, bool, bool, dict]:
         self._totals.invalid_actions += 1
+        self._looks = []
         if self._retries_left > 0:
             self._retries_left -= 1
             components = self.reward_config.weigh()
@@ -390,6 +398,7 @@ class CVREnv(gym.Env[str, Any]):
             "termination_reason": reason,
             "score": float(score),
             "evidence": [ev for r in results for ev in r.evidence],
+            "looks": self._looks,
             "action_context": self._context(),
         }
         if self.render_mode == "ansi" and self._done:
@@ -440,6 +449,9 @@ class CVREnv(gym.Env[str, Any]):
             header += f", resized x{resize:g}"
         if focus:
             header += f', focus "{_short(focus, 60)}"'
+        look = {"tool": "observe", "call": self._call_position, "video": video.index, "start": start, "end": end,
+                "times": times.tolist()}
+        self._looks.append(look)
         try:
             if resize is not None and resize != 1.0 and getattr(self.perceiver, "supports_resize", False):
                 evidence = self.perceiver.observe(task, video.index, times, focus, self._episode_rng, resize=resize)
@@ -447,6 +459,7 @@ class CVREnv(gym.Env[str, Any]):
                 evidence = self.perceiver.observe(task, video.index, times, focus, self._episode_rng)
         except PerceptionError as err:
             return ToolResult(call, header, notes=notes, error=f"the visual agent failed: {err}"), frames
+        look.update(getattr(self.perceiver, "last_frames", None) or {})  # decoded times, thumbnails
         kept, dropped = rank_by_focus(evidence, focus, self.max_evidence_per_target)
         if dropped:
             notes.append(f"{dropped} more item(s) not shown; narrow the window or the focus")
@@ -473,6 +486,7 @@ class CVREnv(gym.Env[str, Any]):
         cost = self._charge_listen(end - start)
         if self.reward_config.grounding:
             self._listened.append((video.index, start, end))
+        self._looks.append({"tool": "listen", "call": self._call_position, "video": video.index, "start": start, "end": end})
         try:
             evidence = self.perceiver.listen(self.task, video.index, start, end, args.focus, self._episode_rng)
         except PerceptionError as err:

@@ -112,7 +112,7 @@ class PerceptionCache:
 
     def __init__(self, max_results: int = 1024, max_frame_mb: float = 96.0):
         self.results = LRUCache(max_results)
-        self.frames = LRUCache(max_frame_mb * 2**20, weigh=lambda a: a.nbytes)
+        self.frames = LRUCache(max_frame_mb * 2**20, weigh=lambda entry: entry[0].nbytes)  # (frame, time)
 
     def clear(self) -> None:
         self.results.clear()
@@ -155,8 +155,13 @@ class VideoPerceiver:
         max_open_files: containers kept open at once (LRU); all are closed by :meth:`close`.
         seek_gap: sampled times further apart than this many seconds are decoded after separate
             seeks instead of decoding the frames in between.
+        thumbnails: longest side in pixels of a PNG thumbnail of every decoded frame, kept for
+            episode viewers (0, the default: none, so results files stay small).
 
     ``stats`` holds :class:`PerceiverStats` (calls, cache hits, decode and perception seconds).
+    After each ``observe``, ``last_frames`` holds ``{"decoded_times": [...]}`` (the times of the
+    frames actually decoded, which the env copies into ``info["looks"]``) and, with
+    ``thumbnails``, ``"thumbnails"`` (PNG data URIs); ``None`` when the call failed.
     """
 
     name = "video"
@@ -165,7 +170,9 @@ class VideoPerceiver:
                  visual_options: dict[str, Any] | None = None, audio_options: dict[str, Any] | None = None,
                  max_side: int = 640, cache: str | PerceptionCache = "shared", cache_size: int = 1024,
                  frame_cache_mb: float = 96.0, retries: int = 1, retry_delay: float = 0.0,
-                 max_open_files: int = 8, seek_gap: float = 2.0):
+                 max_open_files: int = 8, seek_gap: float = 2.0, thumbnails: int = 0):
+        self.thumbnails = int(thumbnails)
+        self.last_frames: dict[str, list] | None = None
         self.visual = visual_backend(visual, visual_options)
         self.audio = audio_backend(audio, audio_options)
         self.max_side = int(max_side)
@@ -242,26 +249,32 @@ class VideoPerceiver:
     def observe(self, task: Task, video: int, times: np.ndarray, focus: str,
                 rng: np.random.Generator, resize: float = 1.0) -> list[Evidence]:
         self.stats.observe_calls += 1
+        self.last_frames = None
         path, shown = self._file(task, video)
         times_list = [float(t) for t in np.asarray(times, dtype=np.float64).ravel()]
         fkey = self._key(path, shown)
         focus_key = focus if getattr(self.visual, "uses_focus", True) else None
         rkey = ("observe", fkey, tuple(round(t, 4) for t in times_list), self._visual_key, focus_key, self.max_side,
-                float(resize))
+                float(resize), self.thumbnails)
         cached = self.cache.results.get(rkey)
         if cached is not None:
             self.stats.cache_hits += 1
-            return _copies(cached, video)
-        frames = self._frames(path, shown, fkey, times_list)
+            merged, self.last_frames = cached
+            return _copies(merged, video)
+        frames, decoded_times = self._frames(path, shown, fkey, times_list)
         if resize != 1.0:
             frames = [scale_frame(f, resize) for f in frames]
+        details: dict[str, list] = {"decoded_times": decoded_times}
+        if self.thumbnails > 0:  # of the frames the visual backend sees
+            details["thumbnails"] = [png_thumbnail(f, self.thumbnails) for f in frames]
         per_frame = self._call(self.visual, "describe", frames, times_list, focus)
         if not isinstance(per_frame, (list, tuple)) or len(per_frame) != len(frames):
             self.stats.failures += 1
             raise PerceptionError(f"the {self.visual.name} visual backend returned "
                                   f"{_count(per_frame)} results for {len(frames)} frames")
         merged = merge_frames([_checked(r, self.visual.name) for r in per_frame], times_list)
-        self.cache.results.put(rkey, merged)
+        self.cache.results.put(rkey, (merged, details))
+        self.last_frames = details
         return _copies(merged, video)
 
     def listen(self, task: Task, video: int, start: float, end: float, focus: str,
@@ -310,7 +323,8 @@ class VideoPerceiver:
         except OSError as err:
             raise PerceptionError(f"the file of {shown} cannot be read any more ({err.strerror})") from None
 
-    def _frames(self, path: Path, shown: str, fkey: tuple, times: list[float]) -> list[np.ndarray]:
+    def _frames(self, path: Path, shown: str, fkey: tuple, times: list[float]) -> tuple[list[np.ndarray], list[float]]:
+        """The frames nearest to ``times`` and the times they were decoded at."""
         keys = [(fkey, round(t, 4), self.max_side) for t in times]
         found = {k: self.cache.frames.get(k) for k in dict.fromkeys(keys)}
         missing = [k for k, v in found.items() if v is None]
@@ -319,7 +333,7 @@ class VideoPerceiver:
             t0 = time.perf_counter()
             try:
                 reader = self._readers.get(path)
-                decoded = reader.frames_at([k[1] for k in missing])
+                decoded, decoded_times = reader.frames_and_times_at([k[1] for k in missing])
             except MediaError as err:
                 raise PerceptionError(f"could not decode {shown}: {err.problem}") from None
             finally:
@@ -329,11 +343,11 @@ class VideoPerceiver:
                 raise PerceptionError(f"{shown} has no frame at {min(reader.past_end_times):.2f} s: "
                                       f"its frames end near {reader.decodable_end():.2f} s")
             self.stats.frames_decoded += len(missing)
-            for k, frame in zip(missing, decoded):
+            for k, frame, t in zip(missing, decoded, decoded_times):
                 frame.flags.writeable = False  # shared through the cache: nobody may edit it
-                found[k] = frame
-                self.cache.frames.put(k, frame)
-        return [found[k] for k in keys]
+                found[k] = (frame, t)
+                self.cache.frames.put(k, found[k])
+        return [found[k][0] for k in keys], [found[k][1] for k in keys]
 
     def _call(self, backend: Any, method: str, *args: Any) -> Any:
         fn = getattr(backend, method)
@@ -388,6 +402,20 @@ def merge_frames(per_frame: list[list[Evidence]], times: list[float]) -> list[Ev
             now[key] = ev
         live = now
     return out
+
+
+def png_thumbnail(frame: np.ndarray, max_side: int) -> str:
+    """A small PNG of an RGB frame as a ``data:`` URI (longest side ``max_side`` pixels)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    image = Image.fromarray(np.asarray(frame))
+    image.thumbnail((max_side, max_side))
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _checked(records: Any, backend: str) -> list[Evidence]:

@@ -193,10 +193,14 @@ class MediaReader:
         Times after the last decodable frame (by more than one frame) get the last frame and are
         listed in :attr:`past_end_times`.
         """
+        return self.frames_and_times_at(times)[0]
+
+    def frames_and_times_at(self, times: Sequence[float]) -> tuple[list[np.ndarray], list[float]]:
+        """:meth:`frames_at` plus each decoded frame's own time (seconds from the video's start)."""
         self.past_end_times = []
         times = [max(0.0, float(t)) for t in times]
         if not times:
-            return []
+            return [], []
         order = sorted(range(len(times)), key=times.__getitem__)
         picked: list[av.VideoFrame | None] = [None] * len(times)
         group = [order[0]]
@@ -210,7 +214,8 @@ class MediaReader:
         for f in picked:
             if id(f) not in arrays:
                 arrays[id(f)] = self._to_rgb(f)
-        return [arrays[id(f)] for f in picked]
+        decoded = [t if f.time is None else max(0.0, float(f.time) - self._offset) for f, t in zip(picked, times)]
+        return [arrays[id(f)] for f in picked], decoded
 
     def _pick_group(self, group: list[int], times: list[float], picked: list) -> None:
         ts = [times[i] for i in group]
