@@ -82,6 +82,9 @@ def _play(env: gym.Env, agent: Any, task_id: str, seed: int, actions: Sequence[A
           shadow: gym.Env | None = None, threshold: float = 0.7) -> dict[str, Any]:
     """One episode; with ``actions`` replay them instead of asking the agent; with ``shadow`` step
     a simulator alongside and score evidence recall/precision per step."""
+    from cvr_gym.evaluation.records import jsonable
+    from cvr_gym.evaluation.trace import step_trace
+
     obs, info = env.reset(seed=seed, options={"task_id": task_id})
     if shadow is not None:
         shadow.reset(seed=seed, options={"task_id": task_id})
@@ -107,6 +110,8 @@ def _play(env: gym.Env, agent: Any, task_id: str, seed: int, actions: Sequence[A
         wall = time.perf_counter() - t0
         step = {"wall_s": wall, "frames": sum(c.get("frames", 0) for c in info["call_costs"]),
                 "evidence": len(info["evidence"])}
+        step.update(step_trace(info), reward=reward, tool_calls=jsonable(info["tool_calls"]),
+                    parse_error=info.get("parse_error"), observation=obs)  # for the episode viewer
         if shadow is not None:
             truth = shadow.step(action)[4]["evidence"]
             step["recall"], step["precision"] = recall_precision(truth, info["evidence"], threshold)

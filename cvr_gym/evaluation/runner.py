@@ -54,6 +54,10 @@ class EvalConfig:
     render_mode: str | None = None
     keep_observations: bool = True
 
+    def record_context(self) -> dict[str, Any]:
+        """Fields every record of the run carries: where its tasks come from."""
+        return {"suite": self.suite, "split": self.split}
+
     def env_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``gym.make`` (privileged info switched on for agents that need it)."""
         from baselines import needs_privileged_info
@@ -115,7 +119,8 @@ def _run_sequential(config: EvalConfig, episodes: Iterable[EpisodeSpec]) -> Iter
         agent = make_agent(config.agent, config.seed, env.action_space)
         for ep in episodes:
             obs, info = env.reset(seed=ep.env_seed, options={"task_id": ep.task_id})
-            rec = EpisodeRecorder(ep, config.agent, agent.name, config.env_id, obs, config.keep_observations)
+            rec = EpisodeRecorder(ep, config.agent, agent.name, config.env_id, obs, config.keep_observations,
+                                  context=config.record_context())
             action = _first_action(agent, rec, obs, info, ep)
             while action is not _FAILED:
                 obs, reward, terminated, truncated, info = env.step(action)
@@ -223,7 +228,7 @@ def _run_vector(config: EvalConfig, episodes: Sequence[EpisodeSpec]) -> Iterator
                     continue
                 obs_list[i], infos[i] = obs[i], unpacked[i]
                 rec = EpisodeRecorder(ep, config.agent, agents[i].name, config.env_id, obs[i],
-                                      config.keep_observations)
+                                      config.keep_observations, context=config.record_context())
                 recorders[i] = rec
                 actions[i] = _first_action(agents[i], rec, obs[i], unpacked[i], ep)
                 if actions[i] is _FAILED:
