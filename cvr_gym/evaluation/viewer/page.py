@@ -290,8 +290,9 @@ svg text.lane{text-anchor:end;fill:#555}svg text.axis{text-anchor:middle;fill:#6
 svg text.none{fill:#999;font-style:italic}
 body.hl-on svg .tick,body.hl-on svg .listen{opacity:.15}
 body.hl-on svg .tick.hl{opacity:1;stroke-width:3}body.hl-on svg .listen.hl{opacity:.9}
-.thumbs{display:flex;flex-wrap:wrap;gap:2px;margin:3px 0 0 0}
-.thumbs img{height:40px;border:2px solid #ccc;border-radius:2px}
+.thumbs{display:flex;flex-wrap:nowrap;overflow-x:auto;gap:2px;margin:3px 0 0 0;padding-bottom:2px}
+.thumbs img{height:30px;border:2px solid #ccc;border-radius:2px;flex:none}
+.thumbs img:hover{height:90px}
 details.transcript{margin-top:6px}details.transcript summary{cursor:pointer;color:#245}
 .transcript ol{padding-left:0;list-style:none;margin:4px 0}
 .step{border-left:3px solid #ddd;padding:2px 8px;margin:4px 0}.step:hover{border-left-color:#245;background:#f4f8fc}
