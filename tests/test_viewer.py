@@ -103,18 +103,21 @@ def _look(tool, video, start, end, times=(), call=0):
 
 def test_look_distance_by_hand():
     v1 = VideoTimeline(1, 100.0, [_look("observe", 1, 0, 100, [10, 50, 90])], gold=[(30, 32), (49, 51)])
-    v2 = VideoTimeline(2, 60.0, [_look("listen", 2, 0, 10)], gold=[(20, 25), (5, 30)])
-    v3 = VideoTimeline(3, 40.0, [], gold=[(1, 2)])
+    v2 = VideoTimeline(2, 60.0, [_look("listen", 2, 0, 10), _look("observe", 2, 26, 28, [27], call=1)],
+                       gold=[(20, 25), (5, 30)])
+    v3 = VideoTimeline(3, 40.0, [_look("listen", 3, 0, 40)], gold=[(1, 2)])
     # v1: 30-32 is 18 s from the frame at 50 (and 20 from 10); 49-51 holds the frame at 50.
     assert span_gap(30, 32, v1) == pytest.approx(18.0)
     assert span_gap(49, 51, v1) == 0.0
-    # v2: the listen window 0-10 s ends 10 s before 20-25 and overlaps 5-30; v3 was never looked at.
-    assert span_gap(20, 25, v2) == pytest.approx(10.0)
+    # v2: the frame at 27 is 2 s after 20-25 and inside 5-30; listening does not count as seeing.
+    assert span_gap(20, 25, v2) == pytest.approx(2.0)
     assert span_gap(5, 30, v2) == 0.0
+    # v3: heard all of it, never saw a frame: the whole video away.
     assert span_gap(1, 2, v3) == 40.0
     d = look_distance([v1, v2, v3])
-    assert d.mean_gap_s == pytest.approx((18 + 0 + 10 + 0 + 40) / 5)
-    assert (d.spans, d.spans_hit, d.hit_share) == (5, 2, 0.4)
+    assert d.mean_gap_s == pytest.approx((18 + 0 + 2 + 0 + 40) / 5)
+    assert (d.spans, d.spans_seen, d.seen_share) == (5, 2, 0.4)
+    assert d.spans_heard == 2  # v2's 5-30 (listen 0-10 overlaps it) and v3's 1-2; not v2's 20-25
     assert look_distance([VideoTimeline(1, 10.0)]).mean_gap_s is None
 
 
