@@ -291,7 +291,8 @@ class SearchEntry:
     video: int = -1
     window: int = -1
     frames: int = -1
-    count: int = -1
+    level: float = -1.0
+    listen: bool = False
 
 
 class SearchCatalogue:
@@ -299,23 +300,29 @@ class SearchCatalogue:
 
     Entries, in order:
 
-    1. ``skim(f)``: one observe call over every whole video, ``f`` frames each (``skim_frames``);
+    1. ``skim(f)``: one observe call over every whole video, ``f`` frames each (``skim_frames``),
+       and the same with every unheard audio track listened to in the same step;
     2. ``listen``: listen to every whole audio track not yet heard (one step);
-    3. ``zoom(k, cap)``: observe the ``k`` best unresolved candidate windows (``zoom_counts``),
-       each with frames every ``dense_spacing`` seconds but at most ``cap`` (``zoom_caps``);
+    3. ``zoom(level, dense)``: observe the best unresolved candidate window (``level`` 1) or every
+       unresolved candidate scoring at least ``level`` times the best one (up to ``max_targets``;
+       ``zoom_levels``); a window gets a frame every ``dense_spacing`` seconds when that takes at
+       most ``dense`` frames (``zoom_dense``), else ``narrow_frames`` frames spread over it, which
+       tighten its bounds for the next zoom;
     4. ``rescan(f)``: observe the videos where nothing matched, ``f`` frames each, shifted by half
        the gap between the frames already taken (new times);
     5. ``window(v, w, f)``: observe window ``w`` (scales ``scales``) of video ``v`` with ``f``
        frames (``frame_counts``);
     6. ``answer_from_evidence``: the reader macro-action (:mod:`cvr_gym.wrappers.reader`).
 
-    Masked out: moves with nothing to do (no unresolved candidate, no unheard track, every video
-    matched), observe moves with no frames left, moves on missing videos, and everything but the
-    answer on the last step. Requests above the frames left are cut to fit.
+    Masked out: moves with nothing to do (no unresolved candidate, a multi-window zoom that would
+    pick only the best window, no unheard track, every video matched), observe moves with no
+    frames left, moves on missing videos, and everything but the answer on the last step.
+    Requests above the frames left are cut to fit.
 
     Arguments:
         max_videos: videos a task may have.
-        skim_frames, zoom_counts, zoom_caps, rescan_frames, scales, frame_counts: see above.
+        skim_frames, zoom_levels, zoom_dense, narrow_frames, rescan_frames, scales, frame_counts:
+            see above.
         dense_spacing: seconds between frames at which a window counts as resolved.
         max_targets: targets per observe call (the env's, default 4).
         max_frames_per_target: the env's per-target frame limit (default 64).
@@ -323,27 +330,27 @@ class SearchCatalogue:
     """
 
     def __init__(self, max_videos: int = 4, skim_frames: Sequence[int] = (8, 12, 16, 24),
-                 zoom_counts: Sequence[int] = (1, 2, 4), zoom_caps: Sequence[int] = (16, 24, 32, 48),
-                 rescan_frames: Sequence[int] = (8, 16), scales: Sequence[int] = (1, 2, 4),
-                 frame_counts: Sequence[int] = (8, 16), dense_spacing: float = 2.0, narrow_frames: int = 6,
-                 max_targets: int = 4,
+                 zoom_levels: Sequence[float] = (1.0, 0.9, 0.6), zoom_dense: Sequence[int] = (6, 16, 48),
+                 narrow_frames: int = 6, rescan_frames: Sequence[int] = (8, 16), scales: Sequence[int] = (1, 2, 4),
+                 frame_counts: Sequence[int] = (8, 16), dense_spacing: float = 2.0, max_targets: int = 4,
                  max_frames_per_target: int = 64, focus: str = "question", **_ignored: Any):
         self.max_videos = int(max_videos)
         self.skim_frames = tuple(int(f) for f in skim_frames)
-        self.zoom_counts = tuple(int(k) for k in zoom_counts)
-        self.zoom_caps = tuple(int(c) for c in zoom_caps)
+        self.zoom_levels = tuple(float(x) for x in zoom_levels)
+        self.zoom_dense = tuple(int(c) for c in zoom_dense)
+        self.narrow_frames = int(narrow_frames)
         self.rescan_frames = tuple(int(f) for f in rescan_frames)
         self.scales = tuple(int(s) for s in scales)
         self.frame_counts = tuple(int(f) for f in frame_counts)
         self.dense_spacing = float(dense_spacing)
-        self.narrow_frames = int(narrow_frames)
         self.max_targets = int(max_targets)
         self.max_frames_per_target = int(max_frames_per_target)
         self.focus = focus
         self.windows = tuple((k / s, (k + 1) / s) for s in self.scales for k in range(s))
-        entries: list[SearchEntry] = [SearchEntry("observe", "skim", frames=f) for f in self.skim_frames]
+        entries: list[SearchEntry] = [SearchEntry("observe", "skim", frames=f, listen=li)
+                                      for li in (False, True) for f in self.skim_frames]
         entries.append(SearchEntry("listen", "listen"))
-        entries += [SearchEntry("observe", "zoom", count=k, frames=c) for k in self.zoom_counts for c in self.zoom_caps]
+        entries += [SearchEntry("observe", "zoom", level=x, frames=c) for x in self.zoom_levels for c in self.zoom_dense]
         entries += [SearchEntry("observe", "rescan", frames=f) for f in self.rescan_frames]
         entries += [SearchEntry("observe", "window", video=v, window=w, frames=f)
                     for v in range(self.max_videos) for w in range(len(self.windows)) for f in self.frame_counts]
@@ -357,11 +364,12 @@ class SearchCatalogue:
     def config(self) -> dict[str, Any]:
         """Arguments that rebuild this catalogue (stored in checkpoints; ``class`` names it)."""
         return {"class": f"{__name__}:SearchCatalogue", "max_videos": self.max_videos,
-                "skim_frames": list(self.skim_frames), "zoom_counts": list(self.zoom_counts),
-                "zoom_caps": list(self.zoom_caps), "rescan_frames": list(self.rescan_frames),
-                "scales": list(self.scales), "frame_counts": list(self.frame_counts),
-                "dense_spacing": self.dense_spacing, "narrow_frames": self.narrow_frames, "max_targets": self.max_targets,
-                "max_frames_per_target": self.max_frames_per_target, "focus": self.focus}
+                "skim_frames": list(self.skim_frames), "zoom_levels": list(self.zoom_levels),
+                "zoom_dense": list(self.zoom_dense), "narrow_frames": self.narrow_frames,
+                "rescan_frames": list(self.rescan_frames), "scales": list(self.scales),
+                "frame_counts": list(self.frame_counts), "dense_spacing": self.dense_spacing,
+                "max_targets": self.max_targets, "max_frames_per_target": self.max_frames_per_target,
+                "focus": self.focus}
 
     def __len__(self) -> int:
         return self.n
@@ -377,11 +385,12 @@ class SearchCatalogue:
     def describe(self, index: int) -> str:
         e = self._entries[index]
         if e.move == "skim":
-            return f"skim every video x{e.frames}"
+            return f"skim every video x{e.frames}" + (" and listen" if e.listen else "")
         if e.move == "listen":
             return "listen to every track"
         if e.move == "zoom":
-            return f"zoom into the {e.count} best candidate(s), up to {e.frames} frames per video in all"
+            which = "the best candidate" if e.level >= 1.0 else f"candidates scoring >= {e.level:g} x best"
+            return f"zoom into {which}, dense up to {e.frames} frames"
         if e.move == "rescan":
             return f"rescan unmatched videos x{e.frames}"
         if e.move == "window":
@@ -399,18 +408,16 @@ class SearchCatalogue:
         nv = min(state.num_videos, self.max_videos)
         can_look = state.frames_left > 0 and nv > 0
         unheard = any(a and not h for a, h in zip(state.has_audio, mem.listened))
-        unresolved = len(mem.unresolved())
+        open_windows = mem.unresolved()
         unmatched = bool(mem.unmatched_videos()) and mem.skims > 0
-        targets = unresolved + (len(mem.unmatched_videos()) if mem.skims > 0 else 0)
         for i, e in enumerate(self._entries):
             if e.move == "skim":
-                mask[i] = can_look
+                mask[i] = can_look and (unheard or not e.listen)
             elif e.move == "listen":
                 mask[i] = unheard
             elif e.move == "zoom":
-                # k = 1 always; larger k only when there are more than the next smaller k covers
-                smaller = max([k for k in self.zoom_counts if k < e.count], default=0)
-                mask[i] = can_look and targets > smaller
+                mask[i] = can_look and bool(open_windows) and (
+                    e.level >= 1.0 or len(self._select(open_windows, e.level)) > 1)
             elif e.move == "rescan":
                 mask[i] = can_look and unmatched
             elif e.move == "window":
@@ -436,25 +443,18 @@ class SearchCatalogue:
             out.append((v + 1, round(a, 3), round(end, 3), f))
         return out
 
-    def _zoom(self, mem: SearchMemory, state: EpisodeState, count: int, allowance: int) -> list[tuple[int, float, float, int]]:
-        """The ``count`` best unresolved candidates (videos where nothing matched fill free slots,
-        rescanned between the frames taken); each gets frames every ``dense_spacing`` s when that
-        fits its share of ``allowance``, else ``narrow_frames`` frames that tighten its bounds."""
-        chosen: list[tuple[int, float, float]] = [(c.video, c.start, c.end) for c in mem.unresolved()[:count]]
-        if len(chosen) < count:
-            for v in mem.unmatched_videos():
-                if len(chosen) >= count:
-                    break
-                gap = state.durations[v] / max(1, len(mem.samples[v]))
-                chosen.append((v, min(state.durations[v] * 0.999, gap / 2), state.durations[v]))
-        left = max(len(chosen) * 2, min(allowance, state.frames_left))
+    def _select(self, open_windows: list[Candidate], level: float) -> list[Candidate]:
+        if not open_windows or level >= 1.0:
+            return open_windows[:1]
+        top = open_windows[0].score
+        return [c for c in open_windows if c.score >= level * top][: self.max_targets]
+
+    def _zoom(self, mem: SearchMemory, level: float, dense_cap: int) -> list[tuple[int, float, float, int]]:
+        """Targets of ``zoom(level, dense_cap)`` (see the class docstring)."""
         out = []
-        for k, (v, a, b) in enumerate(chosen):
-            share = max(1, left // (len(chosen) - k))
-            dense = mem.dense_frames(b - a)
-            frames = dense if dense <= share else min(share, self.narrow_frames)
-            left -= frames
-            out.append((v, a, b, frames))
+        for c in self._select(mem.unresolved(), level):
+            dense = mem.dense_frames(c.end - c.start)
+            out.append((c.video, c.start, c.end, dense if dense <= dense_cap else min(dense_cap, self.narrow_frames)))
         return out
 
     def to_tool_call(self, index: int, state: EpisodeState) -> "ToolCall | list[ToolCall]":
@@ -470,14 +470,13 @@ class SearchCatalogue:
         focus = self._focus(state)
         nv = min(state.num_videos, self.max_videos)
         if e.move == "listen":
-            calls = [ToolCall.listen(v + 1, 0.0, state.durations[v], focus=focus)
-                     for v in range(nv) if state.has_audio[v] and not mem.listened[v]]
-            return calls or [ToolCall.listen(1, 0.0, state.durations[0] if nv else 1.0, focus=focus)]
+            return self._listen_calls(mem, state, focus) or [
+                ToolCall.listen(1, 0.0, state.durations[0] if nv else 1.0, focus=focus)]
         wanted: list[tuple[int, float, float, int]] = []
         if e.move == "skim":
             wanted = [(v, 0.0, state.durations[v], e.frames) for v in range(nv)]
         elif e.move == "zoom":
-            wanted = self._zoom(mem, state, e.count, e.frames * max(1, nv) - state.frames)
+            wanted = self._zoom(mem, e.level, e.frames)
         elif e.move == "rescan":
             for v in mem.unmatched_videos() or range(nv):
                 gap = state.durations[v] / max(1, len(mem.samples[v]))
@@ -489,7 +488,15 @@ class SearchCatalogue:
         targets = self._targets(wanted, state)
         if not targets:  # nothing to look at (masked move sent anyway): a minimal look at video 1
             targets = [(1, 0.0, state.durations[0] if state.num_videos else 1.0, 1)]
-        return ToolCall.observe_many(targets, focus=focus)
+        call = ToolCall.observe_many(targets, focus=focus)
+        if e.move == "skim" and e.listen:
+            return [call, *self._listen_calls(mem, state, focus)]
+        return call
+
+    def _listen_calls(self, mem: SearchMemory, state: EpisodeState, focus: str) -> list[ToolCall]:
+        nv = min(state.num_videos, self.max_videos)
+        return [ToolCall.listen(v + 1, 0.0, state.durations[v], focus=focus)
+                for v in range(nv) if state.has_audio[v] and not mem.listened[v]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -545,6 +552,13 @@ class SearchEncoder:
             "coverage": box(V, 2, W), "heat": box(V, 3, W), "candidates": box(K, 7 + V), "options": box(2, O),
         })
         self.state = EpisodeState()
+        self._follow: Any = None
+
+    def follow(self, provider: Any) -> None:
+        """Read the episode from ``provider()`` (an :class:`EpisodeState` kept up to date by
+        someone else, e.g. the ``DiscreteActions`` wrapper below) instead of keeping a copy: the
+        search memory is then computed once per step for the action mask and the observation."""
+        self._follow = provider
 
     def config(self) -> dict[str, Any]:
         return {"class": f"{__name__}:SearchEncoder", "max_videos": self.max_videos,
@@ -553,7 +567,7 @@ class SearchEncoder:
                 "dense_spacing": self.dense_spacing}
 
     def reset(self, obs: Any, info: dict) -> dict[str, np.ndarray]:
-        self.state = EpisodeState.from_reset(obs, info)
+        self.state = self._follow() if self._follow is not None else EpisodeState.from_reset(obs, info)
         s = self.state
         self._question = self.text.encode([s.question or " "])[0].astype(np.float32)
         V = self.max_videos
@@ -573,7 +587,8 @@ class SearchEncoder:
         return self.encode()
 
     def step(self, obs: Any, info: dict, action_index: int | None = None) -> dict[str, np.ndarray]:
-        self.state.update(obs, info, action_index)
+        if self._follow is None:
+            self.state.update(obs, info, action_index)
         return self.encode()
 
     def encode(self) -> dict[str, np.ndarray]:
@@ -641,7 +656,9 @@ def wrap_search_env(env: gym.Env, catalogue: dict[str, Any] | None = None,
     cat = SearchCatalogue(**cat_kwargs)
     enc = SearchEncoder(**{"max_videos": cat.max_videos, "dense_spacing": cat.dense_spacing,
                            **{k: v for k, v in (encoder or {}).items() if k != "class"}})
-    return VectorObservation(DiscreteActions(env, catalogue=cat), encoder=enc)
+    actions = DiscreteActions(env, catalogue=cat)
+    enc.follow(lambda: actions.state)
+    return VectorObservation(actions, encoder=enc)
 
 
 def _from_config(config: dict[str, Any], default: str) -> Any:
