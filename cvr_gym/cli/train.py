@@ -24,7 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                      f"{LLM_MODULE}. The mlp defaults are the settings of the reported demonstration: "
                      "observe whole videos at 8/16/32/64 frames, listen, answer through the reader "
                      "macro-action; frame-cost weight 0.4 in the training reward; 16 tasks x 8 rollouts "
-                     "per update; the val split selects checkpoints/best.pt."),
+                     "per update; the val split selects checkpoints/best.pt. --recipe active-search trains "
+                     "the MLP over the search wrappers (cvr_gym.wrappers.search: zoom relative to "
+                     "question-matching evidence, coverage and match-heat features) with the settings "
+                     "of cvr_gym.train.recipes."),
         conflict_handler="resolve")
     # The LLM trainer's options first (if its module is installed); ours come after and win on
     # shared flags, whose defaults are None so each trainer applies its own.
