@@ -7,6 +7,7 @@ import math
 import time
 from typing import Any
 
+from cvr_gym.evaluation.agents import Step
 from cvr_gym.evaluation.episodes import EpisodeSpec
 
 COST_KEYS = ("frames", "visual_tokens", "audio_seconds", "latency_s", "tool_calls", "steps", "invalid_actions")
@@ -41,10 +42,11 @@ class EpisodeRecorder:
         env_id: the env id (``"CVRSim-v0"``).
         obs: the reset observation (the prompt).
         keep_observations: store every observation text in the record (default True).
+        limits: the episode's limits from the reset info (``info["limits"]``), kept in the record.
     """
 
     def __init__(self, spec: EpisodeSpec, agent_spec: str, agent_name: str, env_id: str, obs: str,
-                 keep_observations: bool = True):
+                 keep_observations: bool = True, limits: dict[str, Any] | None = None):
         self.spec = spec
         self.agent_spec = agent_spec
         self.agent_name = agent_name
@@ -55,17 +57,19 @@ class EpisodeRecorder:
         self.parse_errors: list[str | None] = []
         self.observations: list[str] = [obs] if keep_observations else []
         self.rewards: list[float] = []
+        self.limits = jsonable(limits or {})
         self.started = time.perf_counter()
         self.error: str | None = None
         self.transcript: str | None = None
 
-    def step(self, action: Any, obs: str, reward: float, info: dict[str, Any]) -> None:
-        self.actions.append(jsonable(action))
-        self.tool_calls.append(jsonable(info.get("tool_calls", [])))
-        self.parse_errors.append(info.get("parse_error"))
+    def step(self, step: Step) -> None:
+        """Take in one env step (an ``on_step`` hook of :class:`~cvr_gym.evaluation.agents.EpisodeRun`)."""
+        self.actions.append(jsonable(step.action))
+        self.tool_calls.append(jsonable(step.info.get("tool_calls", [])))
+        self.parse_errors.append(step.info.get("parse_error"))
         if self.keep_observations:
-            self.observations.append(obs)
-        self.rewards.append(float(reward))
+            self.observations.append(step.obs)
+        self.rewards.append(float(step.reward))
 
     def finish(self, info: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
         """The record, from the last step's info (``reason`` overrides its termination reason)."""
@@ -88,6 +92,7 @@ class EpisodeRecorder:
             "return": float(sum(self.rewards)),
             "reward_components": jsonable(info.get("episode_reward_components", {})),
             "termination_reason": reason or info.get("termination_reason"),
+            "limits": self.limits,
             "costs": costs,
             "actions": self.actions,
             "tool_calls": self.tool_calls,
