@@ -65,6 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=int, default=None, help="env step limit per episode (default: the env's)")
     p.add_argument("--num-envs", type=int, default=8, help="mlp: envs stepped together (default 8)")
     p.add_argument("--async", dest="vector_async", action="store_true", help="mlp: one process per env")
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="mlp: step the envs in Ray actors on this cluster address or 'local' (needs cvr-gym[ray])")
     p.add_argument("--eval-every", type=int, default=10, help="mlp: evaluate every N updates (default 10)")
     p.add_argument("--checkpoint-every", type=int, default=10, help="mlp: checkpoint every N updates (default 10)")
     p.add_argument("--tensorboard", action="store_true", help="mlp: also write TensorBoard scalars")
@@ -152,7 +154,8 @@ def _run_mlp(args: argparse.Namespace) -> int:
         group_size=args.group_size or 8, tasks_per_update=args.tasks_per_update, updates=args.updates,
         learning_rate=args.learning_rate or 3e-4, lr_decay=args.lr_decay, clip_epsilon=args.clip_epsilon, kl_coef=args.kl_coef,
         entropy_coef=args.entropy_coef, epochs=args.epochs, seed=args.seed, num_envs=args.num_envs,
-        vectorization="async" if args.vector_async else "sync", eval_every=args.eval_every,
+        vectorization="ray" if args.ray else "async" if args.vector_async else "sync", ray_address=args.ray,
+        eval_every=args.eval_every,
         log_dir=str(out), checkpoint_every=args.checkpoint_every, tensorboard=args.tensorboard,
     )
     if args.resume:

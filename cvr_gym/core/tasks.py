@@ -39,7 +39,7 @@ class VideoSpec(BaseModel):
     of evidence (empty for tasks that only have real videos).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     index: int = Field(ge=1)
     duration: float = Field(gt=0)
@@ -63,7 +63,7 @@ class VideoSpec(BaseModel):
 class EvidenceSpan(BaseModel):
     """Where the answer's evidence lies: video index and a time window in seconds."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     video: int = Field(ge=1)
     start: float = Field(ge=0)
@@ -89,7 +89,7 @@ class Task(BaseModel):
     - ``free_text``: a reference answer; ``scoring_points`` list what a good answer covers.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(min_length=1)
     family: str = Field(min_length=1)

@@ -50,6 +50,7 @@ class PerceiverStats:
     perception_seconds: float = 0.0
     retries: int = 0
     failures: int = 0
+    past_end_reads: int = 0
 
     @property
     def calls(self) -> int:
@@ -57,6 +58,10 @@ class PerceiverStats:
 
     def to_dict(self) -> dict[str, float]:
         return {"calls": self.calls, **asdict(self)}
+
+
+#: A task may declare up to this many seconds (plus one frame) more than its file decodes.
+DURATION_TOLERANCE = 0.5
 
 
 class VideoPerceiver:
@@ -77,8 +82,13 @@ class VideoPerceiver:
         max_open_files: containers kept open at once (LRU); all are closed by :meth:`close`.
         seek_gap: sampled times further apart than this many seconds are decoded after separate
             seeks instead of decoding the frames in between.
+        thumbnails: longest side in pixels of a PNG thumbnail of every decoded frame, kept for
+            episode viewers (0, the default: none, so results files stay small).
 
     ``stats`` holds :class:`PerceiverStats` (calls, cache hits, decode and perception seconds).
+    After each ``observe``, ``last_frames`` holds ``{"decoded_times": [...]}`` (the times of the
+    frames actually decoded, which the env copies into ``info["looks"]``) and, with
+    ``thumbnails``, ``"thumbnails"`` (PNG data URIs); ``None`` when the call failed.
     """
 
     name = "video"
@@ -87,7 +97,9 @@ class VideoPerceiver:
                  visual_options: dict[str, Any] | None = None, audio_options: dict[str, Any] | None = None,
                  max_side: int = 640, cache: str | PerceptionCache = "shared", cache_size: int = 1024,
                  frame_cache_mb: float = 96.0, retries: int = 1, retry_delay: float = 0.0,
-                 max_open_files: int = 8, seek_gap: float = 2.0):
+                 max_open_files: int = 8, seek_gap: float = 2.0, thumbnails: int = 0):
+        self.thumbnails = int(thumbnails)
+        self.last_frames: dict[str, list] | None = None
         self.visual = visual_backend(visual, visual_options)
         self.audio = audio_backend(audio, audio_options)
         self.max_side = int(max_side)
@@ -125,26 +137,31 @@ class VideoPerceiver:
             except ValueError as err:
                 raise MediaError(v.path, f"{err} ({where})") from None
             try:
-                self._validate(path)
+                info, end = self._validate(path)
             except MediaError as err:
                 raise MediaError(path, f"{err.problem} ({where})") from None
+            if v.duration > end + DURATION_TOLERANCE + (1.0 / info.fps if info.fps else 0.04):
+                raise MediaError(path, f"the task declares {v.duration:g} s but frames decode only up to "
+                                       f"{end:.2f} s (a truncated or shorter file) ({where})")
             files[v.index] = (path, v.path)
         self._task, self._files = task, files
 
-    def _validate(self, path: Path) -> None:
+    def _validate(self, path: Path) -> tuple[MediaInfo, float]:
         check_file(path)
         key = file_key(path)
         if key in valid_files:
-            return
+            return valid_files[key]
         reader = self._readers.get(path)
         try:
             reader.validate()
+            end = reader.decodable_end()
         except MediaError:
             self._readers.drop(path)
             raise
         if len(valid_files) >= 100_000:
             valid_files.clear()
-        valid_files[key] = reader.info
+        valid_files[key] = (reader.info, end)
+        return valid_files[key]
 
     def media_info(self, video: int) -> MediaInfo:
         """What the current task's video ``video`` holds (duration, size, fps, audio)."""
@@ -152,26 +169,39 @@ class VideoPerceiver:
         return self._readers.get(path).info
 
     # -- tools --------------------------------------------------------------------------------
+    #: ``observe`` takes ``resize``: decoded frames are scaled by it before the visual backend
+    #: sees them (EVA's frame_select ``resize``), so small text really becomes unreadable.
+    supports_resize = True
+
     def observe(self, task: Task, video: int, times: np.ndarray, focus: str,
-                rng: np.random.Generator) -> list[Evidence]:
+                rng: np.random.Generator, resize: float = 1.0) -> list[Evidence]:
         self.stats.observe_calls += 1
+        self.last_frames = None
         path, shown = self._file(task, video)
         times_list = [float(t) for t in np.asarray(times, dtype=np.float64).ravel()]
         fkey = self._key(path, shown)
         focus_key = focus if getattr(self.visual, "uses_focus", True) else None
-        rkey = ("observe", fkey, tuple(round(t, 4) for t in times_list), self._visual_key, focus_key, self.max_side)
+        rkey = ("observe", fkey, tuple(round(t, 4) for t in times_list), self._visual_key, focus_key, self.max_side,
+                float(resize), self.thumbnails)
         cached = self.cache.results.get(rkey)
         if cached is not None:
             self.stats.cache_hits += 1
-            return _copies(cached, video)
-        frames = self._frames(path, shown, fkey, times_list)
+            merged, self.last_frames = cached
+            return _copies(merged, video)
+        frames, decoded_times = self._frames(path, shown, fkey, times_list)
+        if resize != 1.0:
+            frames = [scale_frame(f, resize) for f in frames]
+        details: dict[str, list] = {"decoded_times": decoded_times}
+        if self.thumbnails > 0:  # of the frames the visual backend sees
+            details["thumbnails"] = [png_thumbnail(f, self.thumbnails) for f in frames]
         per_frame = self._call(self.visual, "describe", frames, times_list, focus)
         if not isinstance(per_frame, (list, tuple)) or len(per_frame) != len(frames):
             self.stats.failures += 1
             raise PerceptionError(f"the {self.visual.name} visual backend returned "
                                   f"{_count(per_frame)} results for {len(frames)} frames")
         merged = merge_frames([_checked(r, self.visual.name) for r in per_frame], times_list)
-        self.cache.results.put(rkey, merged)
+        self.cache.results.put(rkey, (merged, details))
+        self.last_frames = details
         return _copies(merged, video)
 
     def listen(self, task: Task, video: int, start: float, end: float, focus: str,
@@ -220,7 +250,8 @@ class VideoPerceiver:
         except OSError as err:
             raise PerceptionError(f"the file of {shown} cannot be read any more ({err.strerror})") from None
 
-    def _frames(self, path: Path, shown: str, fkey: tuple, times: list[float]) -> list[np.ndarray]:
+    def _frames(self, path: Path, shown: str, fkey: tuple, times: list[float]) -> tuple[list[np.ndarray], list[float]]:
+        """The frames nearest to ``times`` and the times they were decoded at."""
         keys = [(fkey, round(t, 4), self.max_side) for t in times]
         found = {k: self.cache.frames.get(k) for k in dict.fromkeys(keys)}
         missing = [k for k, v in found.items() if v is None]
@@ -228,17 +259,22 @@ class VideoPerceiver:
         if missing:
             t0 = time.perf_counter()
             try:
-                decoded = self._readers.get(path).frames_at([k[1] for k in missing])
+                reader = self._readers.get(path)
+                decoded, decoded_times = reader.frames_and_times_at([k[1] for k in missing])
             except MediaError as err:
                 raise PerceptionError(f"could not decode {shown}: {err.problem}") from None
             finally:
                 self.stats.decode_seconds += time.perf_counter() - t0
+            if reader.past_end_times:  # the file ends before the task says: never show stale frames
+                self.stats.past_end_reads += len(reader.past_end_times)
+                raise PerceptionError(f"{shown} has no frame at {min(reader.past_end_times):.2f} s: "
+                                      f"its frames end near {reader.decodable_end():.2f} s")
             self.stats.frames_decoded += len(missing)
-            for k, frame in zip(missing, decoded):
+            for k, frame, t in zip(missing, decoded, decoded_times):
                 frame.flags.writeable = False  # shared through the cache: nobody may edit it
-                found[k] = frame
-                self.cache.frames.put(k, frame)
-        return [found[k] for k in keys]
+                found[k] = (frame, t)
+                self.cache.frames.put(k, found[k])
+        return [found[k][0] for k in keys], [found[k][1] for k in keys]
 
     def _call(self, backend: Any, method: str, *args: Any) -> Any:
         fn = getattr(backend, method)
@@ -267,6 +303,20 @@ class VideoPerceiver:
         self._readers.close()
 
 
+def png_thumbnail(frame: np.ndarray, max_side: int) -> str:
+    """A small PNG of an RGB frame as a ``data:`` URI (longest side ``max_side`` pixels)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    image = Image.fromarray(np.asarray(frame))
+    image.thumbnail((max_side, max_side))
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
 def _checked(records: Any, backend: str) -> list[Evidence]:
     if not isinstance(records, (list, tuple)):
         raise PerceptionError(f"the {backend} backend returned {type(records).__name__}, not a list of Evidence")
@@ -283,3 +333,12 @@ def _copies(records: list[Evidence], video: int) -> list[Evidence]:
 
 def _count(value: Any) -> str:
     return str(len(value)) if isinstance(value, (list, tuple)) else type(value).__name__
+
+
+def scale_frame(frame: np.ndarray, factor: float) -> np.ndarray:
+    """``frame`` (H x W x 3 uint8) with both sides scaled by ``factor`` (bicubic, as EVA's tool)."""
+    from PIL import Image
+
+    h, w = frame.shape[:2]
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    return np.asarray(Image.fromarray(np.ascontiguousarray(frame)).resize(size, Image.BICUBIC))

@@ -20,7 +20,9 @@ import gymnasium as gym
 
 from cvr_gym.data.corpus.match import ratio
 from cvr_gym.evaluation.agents import Step, play_episode
+from cvr_gym.evaluation.records import jsonable
 from cvr_gym.evaluation.registry import make_agent, needs_privileged_info
+from cvr_gym.evaluation.trace import step_trace
 
 #: Evidence kinds that can stand for each other (OCR text and descriptions of a frame).
 _KIND_GROUP = {"visual": "visual", "object": "object", "text": "text", "speech": "audio", "sound": "audio"}
@@ -119,6 +121,8 @@ def _play(env: gym.Env, agent: Any, task_id: str, seed: int, shadow: gym.Env | N
         taken.append(step.action)
         row = {"wall_s": step.wall_s, "frames": sum(c.get("frames", 0) for c in info["call_costs"]),
                "evidence": len(info["evidence"])}
+        row.update(step_trace(info), reward=step.reward, tool_calls=jsonable(info["tool_calls"]),
+                   parse_error=info.get("parse_error"), observation=step.obs)  # for the episode viewer
         if shadow is not None:
             truth = shadow.step(step.action)[4]["evidence"]
             row["recall"], row["precision"] = recall_precision(truth, info["evidence"], threshold)

@@ -9,6 +9,7 @@ from typing import Any
 
 from cvr_gym.evaluation.agents import Step
 from cvr_gym.evaluation.episodes import EpisodeSpec
+from cvr_gym.evaluation.trace import step_trace
 
 COST_KEYS = ("frames", "visual_tokens", "audio_seconds", "latency_s", "tool_calls", "steps", "invalid_actions")
 
@@ -42,11 +43,12 @@ class EpisodeRecorder:
         env_id: the env id (``"CVRSim-v0"``).
         obs: the reset observation (the prompt).
         keep_observations: store every observation text in the record (default True).
-        limits: the episode's limits from the reset info (``info["limits"]``), kept in the record.
+        context: extra fields for the record (the run's ``suite`` and ``split``, so viewers can
+            find the task's gold answer and evidence spans; the episode's ``limits``).
     """
 
     def __init__(self, spec: EpisodeSpec, agent_spec: str, agent_name: str, env_id: str, obs: str,
-                 keep_observations: bool = True, limits: dict[str, Any] | None = None):
+                 keep_observations: bool = True, context: dict[str, Any] | None = None):
         self.spec = spec
         self.agent_spec = agent_spec
         self.agent_name = agent_name
@@ -57,7 +59,8 @@ class EpisodeRecorder:
         self.parse_errors: list[str | None] = []
         self.observations: list[str] = [obs] if keep_observations else []
         self.rewards: list[float] = []
-        self.limits = jsonable(limits or {})
+        self.steps: list[dict[str, Any]] = []
+        self.context = dict(context or {})
         self.started = time.perf_counter()
         self.error: str | None = None
         self.transcript: str | None = None
@@ -70,6 +73,7 @@ class EpisodeRecorder:
         if self.keep_observations:
             self.observations.append(step.obs)
         self.rewards.append(float(step.reward))
+        self.steps.append({"reward": round(float(step.reward), 6), **step_trace(step.info)})
 
     def finish(self, info: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
         """The record, from the last step's info (``reason`` overrides its termination reason)."""
@@ -92,12 +96,13 @@ class EpisodeRecorder:
             "return": float(sum(self.rewards)),
             "reward_components": jsonable(info.get("episode_reward_components", {})),
             "termination_reason": reason or info.get("termination_reason"),
-            "limits": self.limits,
             "costs": costs,
             "actions": self.actions,
             "tool_calls": self.tool_calls,
             "parse_errors": self.parse_errors,
             "observations": self.observations,
+            "steps": self.steps,
+            **self.context,
         }
         if self.error:
             record["error"] = self.error

@@ -40,10 +40,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 from cvr_gym.core.evidence import ScriptItem
+from cvr_gym.importers.agentcvr_verl import is_verl_row, load_parquet_records, row_type, verl_source_record
 from cvr_gym.importers.captions import CaptionMode, caption_items
 from cvr_gym.importers.choices import clean_options, gold_letter, gold_letters, parse_order, video_of_option
 from cvr_gym.importers.common import (
@@ -453,7 +454,12 @@ def _kind_of_where(where: str) -> str | None:
 
 
 def convert_record(record: SourceRecord, options: AgentCVROptions = AgentCVROptions()) -> Converted:
-    """Convert one AgentCVR record to a task (raises :class:`RecordError` if it cannot be mapped)."""
+    """Convert one AgentCVR record to a task (raises :class:`RecordError` if it cannot be mapped).
+
+    Rows of AgentCVR's verl training data (:mod:`cvr_gym.importers.agentcvr_verl`) are accepted too."""
+    if is_verl_row(record.data):
+        kind, record = verl_source_record(record)
+        return _Converter(record, normalise_type(kind), options).task()
     kind = normalise_type(options.type) if options.type else detect_type(record)
     if kind is None:
         raise RecordError("cannot tell which generator wrote this record; keep the <type>_synthesis folder "
@@ -466,12 +472,20 @@ def import_agentcvr(src: str, options: AgentCVROptions = AgentCVROptions()) -> I
     if options.type:
         normalise_type(options.type)  # fail early on a bad --type
     report = ImportReport(source=str(src))
-    records = load_records(src, report)
+    path = PurePath(src)
+    if path.suffix == ".parquet" or (Path(src).is_dir() and any(Path(src).rglob("*.parquet"))):
+        records = load_parquet_records(Path(src), report)  # AgentCVR's verl training rows
+        if Path(src).is_dir():
+            records += load_records(src, report)
+    else:
+        records = load_records(src, report)
     # Files that did not even parse: name their generator from the folder when it says.
     report.skipped = [replace(p, kind=_kind_of_where(p.where) or p.kind) if p.kind == "?" else p
                       for p in report.skipped]
 
     def kind_of(record: SourceRecord) -> str:
+        if is_verl_row(record.data):
+            return row_type(record.data) or "?"
         return normalise_type(options.type) if options.type else (detect_type(record) or "?")
 
     return convert_all(records, lambda r: convert_record(r, options), report, kind_of)

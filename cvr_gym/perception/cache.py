@@ -16,7 +16,8 @@ from typing import Any
 from cvr_gym.perception.decode import MediaInfo
 
 # Files that passed validation, keyed by (path, mtime, size): a group of resets checks once.
-valid_files: dict[tuple, MediaInfo] = {}
+# Values: the file's info and the time its decodable frames end.
+valid_files: dict[tuple, tuple[MediaInfo, float]] = {}
 
 
 class LRUCache:
@@ -70,7 +71,7 @@ class PerceptionCache:
 
     def __init__(self, max_results: int = 1024, max_frame_mb: float = 96.0):
         self.results = LRUCache(max_results)
-        self.frames = LRUCache(max_frame_mb * 2**20, weigh=lambda a: a.nbytes)
+        self.frames = LRUCache(max_frame_mb * 2**20, weigh=lambda entry: entry[0].nbytes)  # (frame, time)
 
     def clear(self) -> None:
         self.results.clear()

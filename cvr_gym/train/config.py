@@ -70,7 +70,9 @@ class GRPOConfig:
         num_envs: environments stepped together (a group of G episodes runs in
             ``ceil(G / num_envs)`` waves when smaller than G; several groups share a wave when
             larger).
-        vectorization: ``"sync"`` (one process) or ``"async"`` (one process per env).
+        vectorization: ``"sync"`` (one process), ``"async"`` (one process per env) or ``"ray"``
+            (one Ray actor per env, see :mod:`cvr_gym.integrations.ray_vector`).
+        ray_address: the Ray cluster for ``vectorization="ray"`` (``None`` or ``"local"``: a local Ray).
         torch_threads: ``torch.set_num_threads`` during training (1 keeps rollouts cheap on
             shared cores).
         eval_every: evaluate every this many updates (0: only at the end).
@@ -114,6 +116,7 @@ class GRPOConfig:
     seed: int = 0
     num_envs: int = 8
     vectorization: str = "sync"
+    ray_address: str | None = None
     torch_threads: int = 1
     eval_every: int = 10
     eval_episodes: int | None = None
@@ -126,8 +129,8 @@ class GRPOConfig:
             raise ValueError("group_size must be at least 2 (advantages are relative to the group)")
         if self.tasks_per_update < 1 or self.epochs < 1 or self.minibatches < 1 or self.num_envs < 1:
             raise ValueError("tasks_per_update, epochs, minibatches and num_envs must be positive")
-        if self.vectorization not in ("sync", "async"):
-            raise ValueError("vectorization must be 'sync' or 'async'")
+        if self.vectorization not in ("sync", "async", "ray"):
+            raise ValueError("vectorization must be 'sync', 'async' or 'ray'")
         if self.loss_aggregation not in ("step", "episode"):
             raise ValueError("loss_aggregation must be 'step' or 'episode'")
         if not 0 < self.clip_epsilon < 1:

@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from cvr_gym.envs.step_limit import sync_step_limit
 from cvr_gym.wrappers.catalogue import ActionCatalogue
 from cvr_gym.wrappers.episode import EpisodeState
 
@@ -82,6 +83,7 @@ class DiscreteActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
             num_choices=num_choices, answer_from_evidence=answer_from_evidence, listen=listen, focus=focus,
             mask_repeats=mask_repeats, force_answer_at_last_step=force_answer_at_last_step, max_videos=max_videos)
         gym.Wrapper.__init__(self, env)
+        sync_step_limit(env)  # a TimeLimit below: the last step (forced answer) is the wrapper's
         if catalogue is None:
             if max_videos is None:
                 max_videos = int(getattr(env.unwrapped.action_space, "max_videos", 4))
