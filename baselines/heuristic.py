@@ -55,7 +55,7 @@ class HeuristicAgent:
        frames every ``dense_spacing`` seconds, so short events inside it are not missed. Videos
        where nothing matched are re-scanned between the frames already taken. Rounds repeat while
        frames and steps remain.
-    4. **Answer** with the evidence reader (:mod:`baselines.reading`).
+    4. **Answer** with the evidence reader (:mod:`cvr_gym.data.readers`).
 
     Frames are capped at ``frames_per_video`` times the number of videos (and the env's frame
     budget), so the agent never spends more than a single pass with that many frames per video.

@@ -25,7 +25,7 @@ class OracleAgent(PlannedAgent):
         frames_per_second: frames per second of span (default 2).
         min_frames: frames per span at least (default 4).
         action_space: the env's action space (for per-call limits).
-        reader: answer reader, ``"auto"``, ``"family"`` or ``"generic"`` (see :mod:`baselines.reading`).
+        reader: answer reader, ``"auto"``, ``"family"`` or ``"generic"`` (see :mod:`cvr_gym.data.readers`).
     """
 
     name = "oracle"

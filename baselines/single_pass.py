@@ -25,7 +25,7 @@ class SinglePassAgent(PlannedAgent):
         frames_per_video: frames sampled per video (default 32).
         listen: whether to listen to the audio tracks (default True).
         action_space: the env's action space (for per-call limits).
-        reader: answer reader, ``"auto"``, ``"family"`` or ``"generic"`` (see :mod:`baselines.reading`).
+        reader: answer reader, ``"auto"``, ``"family"`` or ``"generic"`` (see :mod:`cvr_gym.data.readers`).
     """
 
     def __init__(self, frames_per_video: int = 32, listen: bool = True, action_space: Any | None = None,

@@ -18,7 +18,7 @@ def _episode(env, actions, index, task_id="car-colour"):
     """Play ``actions`` and return the record ``cvr-gym eval`` would write."""
     obs, info = env.reset(options={"task_id": task_id})
     rec = EpisodeRecorder(EpisodeSpec(index, task_id, info["family"], 0, 0, 0), "scripted", "scripted",
-                          "CVRSim-v0", obs, limits=info["limits"])
+                          "CVRSim-v0", obs, context={"limits": info["limits"]})
     for action in actions:
         step = timed_step(env, action)
         rec.step(step)

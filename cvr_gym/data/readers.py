@@ -63,7 +63,7 @@ def read_answer(view: TaskView, evidence: Iterable[Any], reader: str = "auto") -
     records = [ev for ev in (Evidence.coerce(e) for e in evidence or ()) if ev is not None]
     read = _family_reader(view) if reader != "generic" else None
     if read is None:
-        if reader == "family":
+        if reader == "family" or not records:  # nothing a generic reading could go on
             return blind_guess(view)
         read = generic_reader.read_answer
     try:

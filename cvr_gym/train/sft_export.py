@@ -89,7 +89,7 @@ def export_records(records: Iterable[dict[str, Any]], min_score: float = 1.0, ke
         if record.get("error"):
             stats.skip("agent error")
             continue
-        if score is None:
+        if score is None or record.get("termination_reason") != "answer":
             stats.skip("no answer")
             continue
         if score < min_score:
