@@ -63,7 +63,7 @@ def parse_env_args(items: list[str]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cvr_gym.evaluation.results import ResultsWriter, read_results, record_key
+    from cvr_gym.evaluation.results import ResultsFileBusy, ResultsWriter, read_results, record_key
     from cvr_gym.evaluation.runner import EvalConfig, plan
     from cvr_gym.evaluation.summary import console, summarise, summary_table
 
@@ -98,7 +98,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {args.out} holds results of other runs {sorted(map(str, other))}; "
                   f"use another --out", file=sys.stderr)
             return 2
-    writer = ResultsWriter(args.out, resume=args.resume) if args.out else None
+    try:
+        writer = ResultsWriter(args.out, resume=args.resume) if args.out else None
+    except ResultsFileBusy as err:  # two runs on one --out would lose records
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     records: list[dict[str, Any]] = []
     try:
         if writer is not None and writer.existing:
