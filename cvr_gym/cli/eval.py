@@ -31,6 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="episodes run at a time through a Gymnasium vector env (default 1: no vector env)")
     p.add_argument("--vector", choices=("async", "sync"), default="async",
                    help="vector env kind when --num-envs > 1 (default async)")
+    p.add_argument("--ray", metavar="ADDRESS", default=None,
+                   help="run the episodes on Ray actors: a cluster address (auto, ray://HOST:10001) or 'local' "
+                        "(needs cvr-gym[ray]); same records as a local run")
+    p.add_argument("--workers", type=int, default=None,
+                   help="Ray actors with --ray, one episode at a time each (default: --num-envs)")
     p.add_argument("--resume", action="store_true", help="keep the episodes already in --out and run the rest")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     p.add_argument("--render", choices=("ansi",), default=None, help="print each episode's transcript")
@@ -70,14 +75,24 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and not args.out:
         print("error: --resume needs --out", file=sys.stderr)
         return 2
-    if args.num_envs < 1 or (args.episodes is not None and args.episodes < 0):
-        print("error: --num-envs must be at least 1 and --episodes non-negative", file=sys.stderr)
+    if args.num_envs < 1 or (args.episodes is not None and args.episodes < 0) or (args.workers or 1) < 1:
+        print("error: --num-envs and --workers must be at least 1 and --episodes non-negative", file=sys.stderr)
         return 2
+    if args.workers is not None and not args.ray:
+        print("error: --workers needs --ray (use --num-envs for local vector envs)", file=sys.stderr)
+        return 2
+    if args.ray:
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            print("error: --ray needs Ray: pip install 'cvr-gym[ray]'", file=sys.stderr)
+            return 2
     try:
         config = EvalConfig(
             env_id=args.env, agent=args.agent, suite=args.suite,
             split=None if args.split in ("all", "none", "") else args.split,
-            episodes=args.episodes, seed=args.seed, num_envs=args.num_envs, vector_mode=args.vector,
+            episodes=args.episodes, seed=args.seed, num_envs=args.workers or args.num_envs,
+            vector_mode="ray" if args.ray else args.vector, ray_address=args.ray,
             env_args=parse_env_args(args.env_arg), render_mode=args.render,
             keep_observations=not args.no_observations)
         episodes = plan(config)

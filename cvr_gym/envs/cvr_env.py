@@ -181,6 +181,9 @@ class CVREnv(gym.Env[str, Any]):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
         if max_steps < 1 or frame_budget < 1:
             raise ValueError("max_steps and frame_budget must be positive")
+        if isinstance(max_evidence_per_target, bool) or not isinstance(max_evidence_per_target, (int, np.integer)) \
+                or max_evidence_per_target < 1:
+            raise ValueError(f"max_evidence_per_target must be a positive int, got {max_evidence_per_target!r}")
         self.perceiver: Perceiver = perceiver if perceiver is not None else ScriptPerceiver()
         self.max_steps = self._configured_max_steps = int(max_steps)
         self.max_frames_per_call = None if max_frames_per_call is None else int(max_frames_per_call)

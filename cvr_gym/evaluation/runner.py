@@ -33,7 +33,9 @@ class EvalConfig:
         episodes: how many episodes (``None``: one per task of the split).
         seed: the run's seed (task order, env and agent seeds).
         num_envs: episodes run at a time; above 1 a Gymnasium vector env is used.
-        vector_mode: ``"async"`` (subprocesses) or ``"sync"`` (one process).
+        vector_mode: ``"async"`` (subprocesses), ``"sync"`` (one process) or ``"ray"`` (Ray actors,
+            see :mod:`cvr_gym.integrations.ray_vector`).
+        ray_address: the Ray cluster for ``vector_mode="ray"`` (``None`` or ``"local"``: a local Ray).
         env_args: extra keyword arguments for ``gym.make``.
         render_mode: ``"ansi"`` to collect each episode's transcript.
         keep_observations: store observation texts in the records.
@@ -46,7 +48,8 @@ class EvalConfig:
     episodes: int | None = None
     seed: int = 0
     num_envs: int = 1
-    vector_mode: Literal["async", "sync"] = "async"
+    vector_mode: Literal["async", "sync", "ray"] = "async"
+    ray_address: str | None = None
     env_args: dict[str, Any] = field(default_factory=dict)
     render_mode: str | None = None
     keep_observations: bool = True
@@ -100,7 +103,7 @@ def run_episodes(config: EvalConfig, episodes: Sequence[EpisodeSpec]) -> Iterato
     """Play ``episodes`` and yield each result as it finishes (in vector runs, not in order)."""
     if not episodes:
         return
-    if config.num_envs <= 1:
+    if config.num_envs <= 1 and config.vector_mode != "ray":
         yield from _run_sequential(config, episodes)
     else:
         yield from _run_vector(config, episodes)
@@ -184,6 +187,10 @@ def _run_vector(config: EvalConfig, episodes: Sequence[EpisodeSpec]) -> Iterator
     fns = [partial(_make_slot, config, i) for i in range(k)]
     if config.vector_mode == "sync":
         venv = SyncVectorEnv(fns, autoreset_mode=AutoresetMode.DISABLED)
+    elif config.vector_mode == "ray":
+        from cvr_gym.integrations.ray_vector import RayVectorEnv  # a leaf module: imports no cvr_gym code
+
+        venv = RayVectorEnv(fns, address=config.ray_address, autoreset_mode=AutoresetMode.DISABLED)
     else:
         # Observations are Unicode text: no shared memory (it only holds the space's charset).
         venv = AsyncVectorEnv(fns, shared_memory=False, autoreset_mode=AutoresetMode.DISABLED)

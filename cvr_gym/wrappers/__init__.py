@@ -4,6 +4,8 @@
   ``action_masks()`` for sb3-contrib's MaskablePPO.
 - :class:`VectorObservation`: the episode so far as a ``Dict`` of ``Box``.
 - :func:`wrap_env`: both, in the right order.
+- :func:`wrap_search_env` (:mod:`cvr_gym.wrappers.search`): the same two wrappers with search
+  moves relative to question-matching evidence (zoom, rescan) and coverage / match-heat features.
 
 The pieces they are built from (:class:`ActionCatalogue`, :class:`ObservationEncoder`,
 :class:`EpisodeState`, the text encoders) need no env, so agents can use them on plain
@@ -20,6 +22,7 @@ from cvr_gym.wrappers.catalogue import ActionCatalogue
 from cvr_gym.wrappers.discrete_actions import DiscreteActions
 from cvr_gym.wrappers.encoding import ObservationEncoder
 from cvr_gym.wrappers.episode import EpisodeState
+from cvr_gym.wrappers.search import SearchCatalogue, SearchEncoder, wrap_search_env
 from cvr_gym.wrappers.text import HashedBagOfWords, MiniLMEncoder, TextEncoder, make_text_encoder
 from cvr_gym.wrappers.vector_observation import VectorObservation
 
@@ -37,5 +40,6 @@ def wrap_env(env: gym.Env, factored: bool = False, text_encoder: Any = "hash", t
 
 __all__ = [
     "ActionCatalogue", "DiscreteActions", "EpisodeState", "HashedBagOfWords", "MiniLMEncoder", "ObservationEncoder",
-    "TextEncoder", "VectorObservation", "make_text_encoder", "wrap_env",
+    "SearchCatalogue", "SearchEncoder", "TextEncoder", "VectorObservation", "make_text_encoder", "wrap_env",
+    "wrap_search_env",
 ]

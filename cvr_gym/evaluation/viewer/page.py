@@ -17,8 +17,19 @@ from html import escape
 from typing import Any
 
 from cvr_gym.evaluation.viewer.model import EpisodeView, Run, TaskLookup
-from cvr_gym.evaluation.viewer.svg import GOLD, CLIP, call_colour, fmt_time, timeline_svg
-from cvr_gym.evaluation.viewer.timeline import LookDistance, VideoTimeline, episode_timelines, look_distance
+from cvr_gym.evaluation.viewer.svg import (
+    CLIP,
+    GOLD,
+    call_colour,
+    fmt_time,
+    timeline_svg,
+)
+from cvr_gym.evaluation.viewer.timeline import (
+    LookDistance,
+    VideoTimeline,
+    episode_timelines,
+    look_distance,
+)
 
 
 @dataclass
@@ -93,7 +104,8 @@ def _score_class(score: float | None) -> str:
 
 def _call_text(call: dict[str, Any]) -> str:
     name = str(call.get("name", "?"))
-    args = call.get("arguments") or {}
+    args = call.get("arguments")
+    args = args if isinstance(args, dict) else {}
     if name == "observe":
         targets = "; ".join(f"video {t.get('video')} {_sec(t.get('start'))}-{_sec(t.get('end'))} s x{t.get('num_frames')}"
                             for t in args.get("targets") or [] if isinstance(t, dict))
@@ -166,7 +178,8 @@ def _cell(cell: Cell | None, run: Run, task: Any | None, open_transcript: bool, 
         out.append(f'<p class="costs">reward: {escape(comps)}</p>')
     d = cell.distance
     if d.spans:
-        out.append(f'<p class="costs">look distance {d.mean_gap_s:.1f} s · {d.spans_hit}/{d.spans} evidence spans looked at</p>')
+        out.append(f'<p class="costs">look distance {d.mean_gap_s:.1f} s · evidence spans: {d.spans_seen}/{d.spans} '
+                   f'seen, {d.spans_heard}/{d.spans} heard</p>')
     if ep.reconstructed:
         out.append('<p class="warn">looks rebuilt from the tool calls (the record predates recorded looks)</p>')
     for tl in cell.timelines:
@@ -204,8 +217,8 @@ def _transcript(ep: EpisodeView, open_: bool) -> str:
                        f'<b>{step.number}.{g + 1}</b> {escape(_call_text(call))}</div>')
         if step.call_costs:
             costs = "; ".join(
-                f"{c.get('tool', '?')}: {c.get('frames', 0)} frames, {float(c.get('audio_seconds') or 0):.1f} audio s, "
-                f"{float(c.get('latency_s') or 0):.2f} s" for c in step.call_costs)
+                f"{c['tool']}: {c.get('frames', 0):.0f} frames, {c.get('audio_seconds', 0):.1f} audio s, "
+                f"{c.get('latency_s', 0):.2f} s" for c in step.call_costs)
             out.append(f'<div class="cost">cost: {escape(costs)}</div>')
         if step.observation:
             out.append(f'<pre class="obs">{escape(step.observation)}</pre>')
@@ -216,9 +229,10 @@ def _transcript(ep: EpisodeView, open_: bool) -> str:
 
 def _summary(runs: list[Run], rows: list[TaskRow], links: bool = True) -> str:
     out = ['<section class="summary"><h2>Summary</h2>']
-    out.append('<p class="note">Look distance: per gold evidence span, 0 when a frame was seen inside it or a '
-               'listen window overlapped it, otherwise the gap in seconds to the nearest look on that video '
-               '(the video\'s length if it was never looked at); averaged over the task\'s spans.</p>')
+    out.append('<p class="note">Look distance: per gold evidence span, 0 when a frame was seen inside it, '
+               'otherwise the gap in seconds to the nearest frame seen on that video (the video\'s length if '
+               'none was); averaged over the task\'s spans. Seen: spans with a frame inside; heard: spans a '
+               'listen window overlapped.</p>')
     for r, run in enumerate(runs):
         fams: dict[str, list[Cell]] = defaultdict(list)
         for row in rows:
@@ -228,30 +242,34 @@ def _summary(runs: list[Run], rows: list[TaskRow], links: bool = True) -> str:
                 fams["ALL"].append(cell)
         out.append(f'<h3>{escape(run.label)} <span class="src">{escape(run.source)}</span></h3>'
                    '<table class="fam-table"><tr><th>family</th><th>n</th><th>score</th><th>frames</th>'
-                   '<th>look distance s</th><th>spans looked at</th></tr>')
+                   '<th>look distance s</th><th>spans seen</th><th>spans heard</th></tr>')
         for fam in sorted(fams, key=lambda f: (f == "ALL", f)):
             cells = fams[fam]
             scores = [c.episode.score or 0.0 for c in cells]
             dists = [c.distance.mean_gap_s for c in cells if c.distance.mean_gap_s is not None]
             spans = sum(c.distance.spans for c in cells)
-            hit = sum(c.distance.spans_hit for c in cells)
+            seen = sum(c.distance.spans_seen for c in cells)
+            heard = sum(c.distance.spans_heard for c in cells)
             out.append(f'<tr class="{"all" if fam == "ALL" else ""}"><td>{escape(fam)}</td><td>{len(cells)}</td>'
                        f'<td>{sum(scores) / len(scores):.3f}</td>'
                        f'<td>{sum(c.episode.frames for c in cells) / len(cells):.1f}</td>'
                        f'<td>{_num(sum(dists) / len(dists) if dists else None, "{:.1f}")}</td>'
-                       f'<td>{_num(hit / spans if spans else None, "{:.2f}")}</td></tr>')
+                       f'<td>{_num(seen / spans if spans else None, "{:.2f}")}</td>'
+                       f'<td>{_num(heard / spans if spans else None, "{:.2f}")}</td></tr>')
         out.append("</table>")
     ranked = [(row, r, c) for row in rows for r, c in enumerate(row.cells) if c is not None]
     ranked.sort(key=lambda x: (x[2].distance.mean_gap_s is None, -(x[2].distance.mean_gap_s or 0.0),
-                               x[2].distance.hit_share or 0.0))
+                               x[2].distance.seen_share or 0.0))
     out.append('<h3>Episodes by look distance (furthest first)</h3><table class="rank"><tr><th>#</th><th>task</th>'
-               '<th>family</th><th>run</th><th>score</th><th>look distance s</th><th>spans looked at</th><th>frames</th></tr>')
+               '<th>family</th><th>run</th><th>score</th><th>look distance s</th><th>spans seen</th><th>spans heard</th>'
+               '<th>frames</th></tr>')
     for n, (row, r, c) in enumerate(ranked, start=1):
         d = c.distance
         task = f'<a href="#{row.anchor}">{escape(row.task_id)}</a>' if links else escape(row.task_id)
         out.append(f'<tr><td>{n}</td><td>{task}</td><td>{escape(row.family)}</td>'
                    f'<td>{escape(runs[r].label)}</td><td class="{_score_class(c.episode.score)}">{_num(c.episode.score)}</td>'
-                   f'<td>{_num(d.mean_gap_s, "{:.1f}")}</td><td>{f"{d.spans_hit}/{d.spans}" if d.spans else "-"}</td>'
+                   f'<td>{_num(d.mean_gap_s, "{:.1f}")}</td><td>{f"{d.spans_seen}/{d.spans}" if d.spans else "-"}</td>'
+                   f'<td>{f"{d.spans_heard}/{d.spans}" if d.spans else "-"}</td>'
                    f'<td>{c.episode.frames}</td></tr>')
     out.append("</table></section>")
     return "".join(out)
@@ -284,8 +302,9 @@ svg text.lane{text-anchor:end;fill:#555}svg text.axis{text-anchor:middle;fill:#6
 svg text.none{fill:#999;font-style:italic}
 body.hl-on svg .tick,body.hl-on svg .listen{opacity:.15}
 body.hl-on svg .tick.hl{opacity:1;stroke-width:3}body.hl-on svg .listen.hl{opacity:.9}
-.thumbs{display:flex;flex-wrap:wrap;gap:2px;margin:3px 0 0 0}
-.thumbs img{height:40px;border:2px solid #ccc;border-radius:2px}
+.thumbs{display:flex;flex-wrap:nowrap;overflow-x:auto;gap:2px;margin:3px 0 0 0;padding-bottom:2px}
+.thumbs img{height:30px;border:2px solid #ccc;border-radius:2px;flex:none}
+.thumbs img:hover{height:90px}
 details.transcript{margin-top:6px}details.transcript summary{cursor:pointer;color:#245}
 .transcript ol{padding-left:0;list-style:none;margin:4px 0}
 .step{border-left:3px solid #ddd;padding:2px 8px;margin:4px 0}.step:hover{border-left-color:#245;background:#f4f8fc}

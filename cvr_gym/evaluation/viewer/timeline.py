@@ -1,18 +1,20 @@
 """Per-video timelines of an episode and the *look distance*: how far its looks were from the evidence.
 
-Look distance, defined per gold evidence span (video ``v``, ``[start, end]``):
+Look distance, defined per gold evidence span (video ``v``, ``[start, end]``) from the observed
+instants (the frames actually seen: decoded frame times in the real env, sampled times in the
+simulator):
 
-- 0 if the episode looked at it: an observed instant on ``v`` inside ``[start, end]`` or a
-  listen window on ``v`` overlapping it (the rule of the grounding reward,
-  :func:`cvr_gym.core.rewards.span_coverage`);
-- otherwise the gap in seconds between the span and the nearest observed instant or listen
-  window on ``v``;
-- ``v``'s duration if the episode never looked at ``v`` at all.
+- 0 if a frame of ``v`` was seen inside ``[start, end]``;
+- otherwise the gap in seconds between the span and the nearest frame seen on ``v``;
+- ``v``'s duration if no frame of ``v`` was seen at all.
 
 An episode's look distance is the mean over its task's spans (``None`` for tasks without
-spans); ``spans_hit`` counts the spans at distance 0. Sorting a run by it, largest first,
-puts the search failures (evidence never looked near) at the top. The observed instants are the
-frames actually seen: decoded frame times in the real env, sampled times in the simulator.
+spans); ``spans_seen`` counts the spans at distance 0. Sorting a run by it, largest first, puts
+the visual search failures (evidence never looked near) at the top. Listening is reported
+beside it, not in it (``spans_heard``: spans a listen window overlapped): agents that listen to
+whole videos would otherwise score 0 on every span and the ranking would say nothing.
+``spans_seen`` or heard together is the grounding reward's rule
+(:func:`cvr_gym.core.rewards.span_coverage`).
 """
 
 from __future__ import annotations
@@ -69,40 +71,42 @@ def episode_timelines(episode: EpisodeView, task: Any | None) -> list[VideoTimel
 
 @dataclass(frozen=True)
 class LookDistance:
-    """Mean gap in seconds between the gold spans and the nearest look (see the module doc)."""
+    """Mean gap in seconds between the gold spans and the nearest frame seen (see the module doc)."""
 
     mean_gap_s: float | None
     spans: int
-    spans_hit: int
+    spans_seen: int
+    spans_heard: int = 0
     gaps: tuple[float, ...] = ()
 
     @property
-    def hit_share(self) -> float | None:
-        return self.spans_hit / self.spans if self.spans else None
-
-
-def _interval_gap(a0: float, a1: float, b0: float, b1: float) -> float:
-    return max(0.0, b0 - a1, a0 - b1)
+    def seen_share(self) -> float | None:
+        return self.spans_seen / self.spans if self.spans else None
 
 
 def span_gap(start: float, end: float, timeline: VideoTimeline) -> float:
-    """The gap between a gold span and the nearest look on its video (0: looked at)."""
-    gaps = []
+    """The gap in seconds between a gold span and the nearest frame seen on its video (0: seen)."""
+    gap = None
     for look in timeline.looks:
-        if look.tool == "listen":
-            if look.start < end and look.end > start:
+        if look.tool != "observe":
+            continue
+        for t in look.times:
+            d = start - t if t < start else max(0.0, t - end)
+            if d == 0.0:
                 return 0.0
-            gaps.append(_interval_gap(start, end, look.start, look.end))
-        else:
-            for t in look.times:
-                if start <= t <= end:
-                    return 0.0
-                gaps.append(start - t if t < start else t - end)
-    return min(gaps) if gaps else timeline.duration
+            gap = d if gap is None else min(gap, d)
+    return timeline.duration if gap is None else gap
+
+
+def span_heard(start: float, end: float, timeline: VideoTimeline) -> bool:
+    """Whether a listen window on the span's video overlapped it."""
+    return any(look.tool == "listen" and look.start < end and look.end > start for look in timeline.looks)
 
 
 def look_distance(timelines: list[VideoTimeline]) -> LookDistance:
-    gaps = [span_gap(s, e, tl) for tl in timelines for s, e in tl.gold]
-    if not gaps:
+    spans = [(s, e, tl) for tl in timelines for s, e in tl.gold]
+    if not spans:
         return LookDistance(None, 0, 0)
-    return LookDistance(sum(gaps) / len(gaps), len(gaps), sum(g == 0.0 for g in gaps), tuple(gaps))
+    gaps = [span_gap(s, e, tl) for s, e, tl in spans]
+    heard = sum(span_heard(s, e, tl) for s, e, tl in spans)
+    return LookDistance(sum(gaps) / len(gaps), len(gaps), sum(g == 0.0 for g in gaps), heard, tuple(gaps))
