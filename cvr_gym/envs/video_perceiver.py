@@ -123,6 +123,7 @@ class VideoPerceiver:
         self._audio_key = getattr(self.audio, "cache_key", None) or f"{self.audio.name}#{tag}"
         self._task: Task | None = None
         self._files: dict[int, tuple[Path, str]] = {}
+        self._offsets: dict[int, float] = {}  # clip begin per video: agent times + offset = file times
 
     # -- reset --------------------------------------------------------------------------------
     def load_task(self, task: Task, suite: Suite) -> None:
@@ -136,19 +137,24 @@ class VideoPerceiver:
                 path = suite.resolve_path(v.path)
             except ValueError as err:
                 raise MediaError(v.path, f"{err} ({where})") from None
+            if path.is_dir():  # an image sequence: its frame rate is the task's
+                self._readers.sequence_fps[str(path)] = v.fps
             try:
                 info, end = self._validate(path)
             except MediaError as err:
                 raise MediaError(path, f"{err.problem} ({where})") from None
-            if v.duration > end + DURATION_TOLERANCE + (1.0 / info.fps if info.fps else 0.04):
-                raise MediaError(path, f"the task declares {v.duration:g} s but frames decode only up to "
+            begin = v.clip[0] if v.clip else 0.0
+            if begin + v.duration > end + DURATION_TOLERANCE + (1.0 / info.fps if info.fps else 0.04):
+                raise MediaError(path, f"the task declares {begin + v.duration:g} s but frames decode only up to "
                                        f"{end:.2f} s (a truncated or shorter file) ({where})")
             files[v.index] = (path, v.path)
         self._task, self._files = task, files
+        self._offsets = {v.index: v.clip[0] for v in task.videos if v.clip}
 
     def _validate(self, path: Path) -> tuple[MediaInfo, float]:
-        check_file(path)
-        key = file_key(path)
+        if not path.is_dir():
+            check_file(path)
+        key = file_key(path) + ((self._readers.sequence_fps.get(str(path)),) if path.is_dir() else ())
         if key in valid_files:
             return valid_files[key]
         reader = self._readers.get(path)
@@ -178,20 +184,21 @@ class VideoPerceiver:
         self.stats.observe_calls += 1
         self.last_frames = None
         path, shown = self._file(task, video)
-        times_list = [float(t) for t in np.asarray(times, dtype=np.float64).ravel()]
+        off = self._offsets.get(video, 0.0)
+        times_list = [float(t) + off for t in np.asarray(times, dtype=np.float64).ravel()]
         fkey = self._key(path, shown)
         focus_key = focus if getattr(self.visual, "uses_focus", True) else None
         rkey = ("observe", fkey, tuple(round(t, 4) for t in times_list), self._visual_key, focus_key, self.max_side,
-                float(resize), self.thumbnails)
+                float(resize), self.thumbnails, off)
         cached = self.cache.results.get(rkey)
         if cached is not None:
             self.stats.cache_hits += 1
             merged, self.last_frames = cached
-            return _copies(merged, video)
+            return _copies(merged, video, -off)
         frames, decoded_times = self._frames(path, shown, fkey, times_list)
         if resize != 1.0:
             frames = [scale_frame(f, resize) for f in frames]
-        details: dict[str, list] = {"decoded_times": decoded_times}
+        details: dict[str, list] = {"decoded_times": [t - off for t in decoded_times]}
         if self.thumbnails > 0:  # of the frames the visual backend sees
             details["thumbnails"] = [png_thumbnail(f, self.thumbnails) for f in frames]
         per_frame = self._call(self.visual, "describe", frames, times_list, focus)
@@ -202,19 +209,21 @@ class VideoPerceiver:
         merged = merge_frames([_checked(r, self.visual.name) for r in per_frame], times_list)
         self.cache.results.put(rkey, (merged, details))
         self.last_frames = details
-        return _copies(merged, video)
+        return _copies(merged, video, -off)
 
     def listen(self, task: Task, video: int, start: float, end: float, focus: str,
                rng: np.random.Generator) -> list[Evidence]:
         self.stats.listen_calls += 1
         path, shown = self._file(task, video)
+        off = self._offsets.get(video, 0.0)
+        start, end = float(start) + off, float(end) + off
         fkey = self._key(path, shown)
         focus_key = focus if getattr(self.audio, "uses_focus", True) else None
         rkey = ("listen", fkey, round(float(start), 3), round(float(end), 3), self._audio_key, focus_key)
         cached = self.cache.results.get(rkey)
         if cached is not None:
             self.stats.cache_hits += 1
-            return _copies(cached, video)
+            return _copies(cached, video, -off)
         t0 = time.perf_counter()
         try:
             reader = self._readers.get(path)
@@ -232,7 +241,7 @@ class VideoPerceiver:
                 s, e = max(float(start), ev.start), min(float(end), ev.end)
                 records.append(Evidence(0, s, max(s, e), ev.kind, ev.content, dict(ev.attributes), ev.confidence))
         self.cache.results.put(rkey, records)
-        return _copies(records, video)
+        return _copies(records, video, -off)
 
     # -- helpers ------------------------------------------------------------------------------
     def _file(self, task: Task | None, video: int) -> tuple[Path, str]:
@@ -243,9 +252,10 @@ class VideoPerceiver:
         except KeyError:
             raise PerceptionError(f"there is no video {video}") from None
 
-    @staticmethod
-    def _key(path: Path, shown: str) -> tuple:
+    def _key(self, path: Path, shown: str) -> tuple:
         try:
+            if path.is_dir():  # frames of a folder depend on the fps it is read at
+                return file_key(path) + (self._readers.sequence_fps.get(str(path)),)
             return file_key(path)
         except OSError as err:
             raise PerceptionError(f"the file of {shown} cannot be read any more ({err.strerror})") from None
@@ -326,8 +336,9 @@ def _checked(records: Any, backend: str) -> list[Evidence]:
     return list(records)
 
 
-def _copies(records: list[Evidence], video: int) -> list[Evidence]:
-    return [Evidence(video, ev.start, ev.end, ev.kind, ev.content, dict(ev.attributes), ev.confidence)
+def _copies(records: list[Evidence], video: int, shift: float = 0.0) -> list[Evidence]:
+    """Copies for one video; ``shift`` turns file times into clip times."""
+    return [Evidence(video, ev.start + shift, ev.end + shift, ev.kind, ev.content, dict(ev.attributes), ev.confidence)
             for ev in records]
 
 
