@@ -18,18 +18,18 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cvr_gym.core.evidence import Evidence
+from cvr_gym.core.tasks import OPTION_LETTERS
 from cvr_gym.data.corpus.families import aud, bu, cc, ccqa, fsa, moc, msr, nc, pea, pi, pss
 from cvr_gym.data.corpus.match import (
     closest, first_seen, lines_like, norm, object_count, of_kind, phrase_score, quoted, ratio, together, words_after,
 )
 from cvr_gym.core.view import TaskView
 
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 CARD_SECONDS = 3.5  # typical length of a key card (they last 3 to 4.5 s)
 
 
 def _letter(i: int) -> str:
-    return LETTERS[i]
+    return OPTION_LETTERS[i]
 
 
 def _best_option(options: Sequence[str], text: str, cutoff: float = 0.6) -> int | None:

@@ -10,19 +10,17 @@ from __future__ import annotations
 import json
 import random
 import re
-import string
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from cvr_gym.core.evidence import Evidence
-from cvr_gym.core.tasks import EvidenceSpan
+from cvr_gym.core.tasks import OPTION_LETTERS, EvidenceSpan
 from cvr_gym.data.difficulty import Difficulty
 from cvr_gym.data.domains import Domain
 from cvr_gym.data.timeline import PlacedVideo, Scene, build_video, draw_duration, max_scenes
 
-LETTERS = string.ascii_uppercase
 
 
 @dataclass
@@ -181,7 +179,7 @@ def option_index(options: Sequence[str], value: Any) -> int | None:
 
 
 def letter(index: int) -> str:
-    return LETTERS[index]
+    return OPTION_LETTERS[index]
 
 
 def lay_out(rng: random.Random, diff: Difficulty, lengths: Sequence[int], scenes: Sequence[list[Scene]],
