@@ -15,6 +15,7 @@ from cvr_gym.core.actions import MAX_SECONDS, MAX_VIDEO_INDEX, ListenArgs, Obser
 from cvr_gym.core.costs import CallCost, CostModel, CostTotals
 from cvr_gym.core.focus import rank_by_focus
 from cvr_gym.core.formatting import ToolResult, format_prompt, format_status, format_step
+from cvr_gym.core.limits import Limits
 from cvr_gym.core.parsing import ActionParseError, parse_action_notes
 from cvr_gym.core.rewards import COMPONENTS, RewardConfig, span_coverage
 from cvr_gym.core.scoring import ScoringConfig, score_answer
@@ -232,6 +233,14 @@ class CVREnv(gym.Env[str, Any]):
             return eva_system_prompt(self.max_steps)
         return system_prompt(self.action_space, max_steps=self.max_steps, frame_budget=self.frame_budget)
 
+    @property
+    def limits(self) -> Limits:
+        """The budget and per-call bounds of an episode (also in the reset info as ``"limits"``)."""
+        space = self.action_space
+        return Limits(max_steps=self.max_steps, frame_budget=self.frame_budget,
+                      max_frames_per_target=space.max_frames_per_target, max_targets=space.max_targets,
+                      max_videos=space.max_videos)
+
     # -- episode start ------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)
@@ -280,6 +289,7 @@ class CVREnv(gym.Env[str, Any]):
         self.last_results = []
         info = {"task_id": task.id, "family": task.family, "step": 0, "group_id": group_id,
                 "action_context": self._context(), "totals": self._totals.to_dict(),
+                "limits": self.limits.to_dict(),
                 "task": {"question": task.question, "options": list(task.options),
                          "answer_type": task.answer_type,
                          # 0: the answer names no video (a stable int type for vector-env info stacking)
