@@ -4,7 +4,6 @@ browser), comparisons side by side, the PNG timeline and the CLI."""
 from __future__ import annotations
 
 import copy
-import fractions
 import json
 import re
 import shutil
@@ -14,16 +13,24 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from conftest import MINI_TASKS
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from cvr_gym.cli import main as cli_main
 from cvr_gym.evaluation.runner import EvalConfig, plan, run_episodes
-from cvr_gym.evaluation.viewer import (TaskLookup, align, episode_timelines, load_runs, look_distance,
-                                       render_page, select)
+from cvr_gym.evaluation.viewer import (
+    TaskLookup,
+    align,
+    episode_timelines,
+    load_runs,
+    look_distance,
+    render_page,
+    select,
+)
 from cvr_gym.evaluation.viewer.model import EpisodeView, Look, StepView
 from cvr_gym.evaluation.viewer.timeline import VideoTimeline, span_gap
-
-from conftest import MINI_TASKS
 
 HOSTILE = '<script>document.title="pwned"</script><img src=x onerror="alert(1)">'
 
@@ -152,6 +159,7 @@ def test_page_escapes_untrusted_text_and_fetches_nothing(results, suite_path):
     timelines, ticks, gold = _expected_counts(_records(results), suite_path)
     assert page.count('<svg class="timeline"') == timelines
     assert page.count('class="tick"') == ticks
+    assert page.count('<rect class="gold"') == gold
 
 
 def _browser() -> str | None:
@@ -166,7 +174,7 @@ def render_in_browser(page: Path, tmp_path: Path) -> str:
     cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.resolve().as_uri()]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout
 
@@ -209,7 +217,7 @@ def _fake_comparison(suite_path: Path, tmp_path: Path) -> Path:
     import gymnasium as gym
 
     from baselines import make_agent
-    from cvr_gym.compare import _play, _strip
+    from cvr_gym.evaluation.compare import _play, _strip
 
     env = gym.make("CVRSim-v0", suite=str(suite_path), split=None, disable_env_checker=True)
     agent = make_agent("heuristic", 0, env.action_space)
@@ -275,6 +283,46 @@ def test_records_without_looks_are_rebuilt_from_tool_calls(results, suite_path, 
         flat = lambda row: [t for lk in row.cells[0].episode.looks for t in [lk.video, lk.start, lk.end, *lk.times]]
         assert flat(a) == pytest.approx(flat(b), abs=1e-3)
         assert a.cells[0].distance.mean_gap_s == pytest.approx(b.cells[0].distance.mean_gap_s, abs=1e-2)
+
+
+# -- damaged or hostile results files -------------------------------------------------------------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30) | st.just(HOSTILE),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12)
+
+# Places in a record where a damaged value is put: (path of keys and indexes).
+_PLACES = [("score",), ("costs",), ("costs", "frames"), ("reward_components",), ("tool_calls",), ("tool_calls", 0),
+           ("tool_calls", 0, 0), ("tool_calls", 0, 0, "arguments"), ("tool_calls", -1, 0, "arguments", "answer"),
+           ("observations",), ("observations", 1), ("parse_errors", 0), ("steps",), ("steps", 0),
+           ("steps", 0, "looks"), ("steps", 0, "looks", 0), ("steps", 0, "looks", 0, "times"),
+           ("steps", 0, "looks", 0, "video"), ("steps", 0, "looks", 0, "call"), ("steps", 0, "looks", 0, "start"),
+           ("steps", 0, "looks", 0, "thumbnails"), ("steps", 0, "call_costs"), ("steps", 0, "call_costs", 0),
+           ("steps", 0, "reward"), ("steps", 0, "reward_components"), ("suite",), ("error",), ("family",),
+           ("termination_reason",)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(damage=st.lists(st.tuples(st.sampled_from(_PLACES), _json), min_size=1, max_size=4),
+       drop_steps=st.booleans())
+def test_damaged_records_still_render(results, tmp_path, damage, drop_steps):
+    record = _records(results)[0]
+    if drop_steps:  # old records: looks rebuilt from (damaged) tool calls
+        record.pop("steps")
+    for place, value in damage:
+        target = record
+        try:
+            for key in place[:-1]:
+                target = target[key]
+            target[place[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue
+    path = tmp_path / "damaged.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    page = render_page(load_runs(path))
+    assert 'id="viewer-status"' in page and HOSTILE not in page
 
 
 # -- the real env keeps decoded frame times (and thumbnails when asked) -----------------------------

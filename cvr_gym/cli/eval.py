@@ -18,9 +18,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "per-family table of mean score and costs.")
     p.add_argument("--env", default="CVRSim-v0", help="env id (default CVRSim-v0)")
     p.add_argument("--agent", default="single-pass",
-                   help="agent spec: random, single-pass[:FRAMES], oracle, heuristic, checkpoint:PATH, llm:MODEL "
-                        "(default single-pass)")
-    p.add_argument("--suite", default="default", help="bundled suite name or JSONL path (default: default)")
+                   help="agent spec: random, single-pass[:FRAMES], oracle, heuristic, checkpoint:PATH, llm:MODEL, "
+                        "or your own module:factory (default single-pass)")
+    p.add_argument("--suite", default=None,
+                   help="bundled suite name or JSONL path (default: default for CVRSim-v0, corpus for CVRReal-v0, "
+                        "whose tasks need video files)")
     p.add_argument("--split", default="test", help="train, val, test or all (default test)")
     p.add_argument("--episodes", type=int, default=None,
                    help="number of episodes (default: one per task; more wrap around the split)")
@@ -68,13 +70,19 @@ def parse_env_args(items: list[str]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cvr_gym.evaluation.results import ResultsWriter, read_results, record_key
+    from cvr_gym.evaluation.registry import agent_factory
+    from cvr_gym.evaluation.results import ResultsFileBusy, ResultsWriter, read_results, record_key
     from cvr_gym.evaluation.runner import EvalConfig, plan
     from cvr_gym.evaluation.summary import console, summarise, summary_table
 
     if args.resume and not args.out:
         print("error: --resume needs --out", file=sys.stderr)
         return 2
+    if args.suite is None:  # a suite the env can run: the real env needs a video file per video
+        args.suite = "corpus" if args.env.startswith("CVRReal") else "default"
+        print(f"note: --suite not given; using {args.suite!r}"
+              + (" (CVRReal-v0 needs video files; the 'default' suite has none)" if args.suite == "corpus" else ""),
+              file=sys.stderr)
     if args.num_envs < 1 or (args.episodes is not None and args.episodes < 0) or (args.workers or 1) < 1:
         print("error: --num-envs and --workers must be at least 1 and --episodes non-negative", file=sys.stderr)
         return 2
@@ -96,8 +104,6 @@ def run(args: argparse.Namespace) -> int:
             env_args=parse_env_args(args.env_arg), render_mode=args.render,
             keep_observations=not args.no_observations)
         episodes = plan(config)
-        from baselines import agent_factory
-
         agent_factory(config.agent)  # fail early on an unknown or unavailable agent
         team = _team_config(args)
     except (ValueError, FileNotFoundError, KeyError) as err:
@@ -113,7 +119,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {args.out} holds results of other runs {sorted(map(str, other))}; "
                   f"use another --out", file=sys.stderr)
             return 2
-    writer = ResultsWriter(args.out, resume=args.resume) if args.out else None
+    try:
+        writer = ResultsWriter(args.out, resume=args.resume) if args.out else None
+    except ResultsFileBusy as err:  # two runs on one --out would lose records
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     records: list[dict[str, Any]] = []
     try:
         if writer is not None and writer.existing:

@@ -64,6 +64,10 @@ class ActionParseError(ValueError):
 def parse_action_notes(action: Any) -> tuple[list[ToolCall], list[str]]:
     """Like :func:`parse_action`, plus notes on what was read leniently (comments dropped,
     several JSON actions in one reply) for the env to show the agent."""
+    if isinstance(action, str) and action[:1] == "{":
+        fast = _fast_call(action)  # canonical JSON: nothing read leniently, no notes
+        if fast is not None:
+            return [fast], []
     token = _NOTES.set([])
     try:
         calls = parse_action(action)

@@ -11,7 +11,7 @@ from cvr_gym.data.generator import (
     generate_splits, generate_suite, generate_task, parse_families, spread, task_json, to_jsonl, write_jsonl,
 )
 from cvr_gym.data.readers import blind_answer, read_answer
-from cvr_gym.data.view import TaskView
+from cvr_gym.core.view import TaskView
 
 __all__ = [
     "DIFFICULTIES", "Difficulty", "TaskView", "blind_answer", "generate_splits", "generate_suite", "generate_task",

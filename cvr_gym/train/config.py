@@ -34,6 +34,9 @@ class GRPOConfig:
         max_steps: the env's step limit per episode (``None``: the env's default, 12).
 
     Wrappers (see :mod:`cvr_gym.wrappers`):
+        wrappers: ``"classic"`` (:func:`~cvr_gym.wrappers.wrap_env`: fixed windows, text vectors)
+            or ``"search"`` (:func:`~cvr_gym.wrappers.search.wrap_search_env`: relative zoom
+            moves, coverage and match-heat features).
         catalogue: keyword arguments of :class:`~cvr_gym.wrappers.catalogue.ActionCatalogue`
             (``scales``, ``frame_counts``, ``num_choices``, ...).
         encoder: keyword arguments of :class:`~cvr_gym.wrappers.encoding.ObservationEncoder`
@@ -94,6 +97,7 @@ class GRPOConfig:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     max_steps: int | None = None
     # wrappers
+    wrappers: str = "classic"
     catalogue: dict[str, Any] = field(default_factory=dict)
     encoder: dict[str, Any] = field(default_factory=dict)
     # GRPO
@@ -131,6 +135,8 @@ class GRPOConfig:
             raise ValueError("tasks_per_update, epochs, minibatches and num_envs must be positive")
         if self.vectorization not in ("sync", "async", "ray"):
             raise ValueError("vectorization must be 'sync', 'async' or 'ray'")
+        if self.wrappers not in ("classic", "search"):
+            raise ValueError("wrappers must be 'classic' or 'search'")
         if self.loss_aggregation not in ("step", "episode"):
             raise ValueError("loss_aggregation must be 'step' or 'episode'")
         if not 0 < self.clip_epsilon < 1:

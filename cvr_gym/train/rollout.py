@@ -31,6 +31,10 @@ def make_policy_env(config: GRPOConfig, split: str | None) -> gym.Env:
     from cvr_gym.wrappers import wrap_env
 
     env = gym.make(config.env_id, disable_env_checker=True, **config.env_make_kwargs(split))
+    if config.wrappers == "search":
+        from cvr_gym.wrappers.search import wrap_search_env
+
+        return wrap_search_env(env, config.catalogue, config.encoder)
     return wrap_env(env, **config.catalogue, **config.encoder)
 
 

@@ -22,7 +22,7 @@ from cvr_gym.data.corpus.families import aud, bu, cc, ccqa, fsa, moc, msr, nc, p
 from cvr_gym.data.corpus.match import (
     closest, first_seen, lines_like, norm, object_count, of_kind, phrase_score, quoted, ratio, together, words_after,
 )
-from cvr_gym.data.view import TaskView
+from cvr_gym.core.view import TaskView
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 CARD_SECONDS = 3.5  # typical length of a key card (they last 3 to 4.5 s)

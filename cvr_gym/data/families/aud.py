@@ -27,7 +27,7 @@ from cvr_gym.data.families.common import (
     video_numbers,
 )
 from cvr_gym.data.timeline import Beat, Scene
-from cvr_gym.data.view import TaskView
+from cvr_gym.core.view import TaskView
 
 CODE = "AUD"
 ANSWER_TYPE = "single"

@@ -22,7 +22,7 @@ from cvr_gym.data.families.common import (
     Draft, about, attr, durations, lay_out, letter, mentions, nonempty_subset, num_videos, video_options,
 )
 from cvr_gym.data.timeline import Beat, Scene
-from cvr_gym.data.view import TaskView
+from cvr_gym.core.view import TaskView
 
 CODE = "BU"
 ANSWER_TYPE = "multi"

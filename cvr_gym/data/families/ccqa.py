@@ -17,7 +17,7 @@ from cvr_gym.data.domains import KITCHEN
 from cvr_gym.data.families.cc import STEPS, other_step_distractor, step_scene
 from cvr_gym.data.families.common import Draft, about, attr, durations, lay_out, mentions, num_videos
 from cvr_gym.data.timeline import Scene
-from cvr_gym.data.view import TaskView
+from cvr_gym.core.view import TaskView
 
 CODE = "CCQA"
 ANSWER_TYPE = "free_text"

@@ -20,7 +20,7 @@ from cvr_gym.data.difficulty import Difficulty
 from cvr_gym.data.domains import KITCHEN
 from cvr_gym.data.families.common import Draft, attr, durations, lay_out, num_videos, unique, video_numbers
 from cvr_gym.data.timeline import Beat, Scene
-from cvr_gym.data.view import TaskView
+from cvr_gym.core.view import TaskView
 
 CODE = "FSA"
 ANSWER_TYPE = "interval"

@@ -19,7 +19,7 @@ from cvr_gym.data.difficulty import Difficulty
 from cvr_gym.data.domains import SHOP
 from cvr_gym.data.families.common import Draft, about, attr, balanced, durations, lay_out, num_videos
 from cvr_gym.data.timeline import Beat, Scene
-from cvr_gym.data.view import TaskView
+from cvr_gym.core.view import TaskView
 
 CODE = "MOC"
 ANSWER_TYPE = "count"

@@ -20,7 +20,7 @@ from cvr_gym.data.families.common import (
     Draft, about, attr, durations, lay_out, letter, mentions, num_videos, option_index, place_gold,
 )
 from cvr_gym.data.timeline import Beat, Scene
-from cvr_gym.data.view import TaskView
+from cvr_gym.core.view import TaskView
 
 CODE = "NC"
 ANSWER_TYPE = "single"

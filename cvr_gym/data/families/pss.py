@@ -22,7 +22,7 @@ from cvr_gym.data.families.common import (
     Draft, attr, balanced, durations, lay_out, letter, num_videos, option_index, unique,
 )
 from cvr_gym.data.timeline import Beat, Scene
-from cvr_gym.data.view import TaskView
+from cvr_gym.core.view import TaskView
 
 CODE = "PSS"
 ANSWER_TYPE = "order"

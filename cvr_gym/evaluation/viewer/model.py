@@ -6,6 +6,7 @@ looked up in its suite.
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +120,35 @@ def load_runs(path: str | Path) -> list[Run]:
     return _jsonl_runs(path)
 
 
+# Results files are data from elsewhere: every field is checked for its type before use, and a
+# field of the wrong type is dropped rather than allowed to break the page.
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _numbers(value: Any) -> dict[str, float]:
+    return {str(k): v for k, v in ((k, _number(v)) for k, v in _dict(value).items()) if v is not None}
+
+
+def _call_costs(value: Any) -> list[dict[str, Any]]:
+    return [{"tool": str(c.get("tool", "?")), **_numbers(c)} for c in _list(value) if isinstance(c, dict)]
+
+
 def _jsonl_runs(path: Path) -> list[Run]:
     from cvr_gym.evaluation.results import read_results
 
@@ -137,29 +167,30 @@ def _jsonl_runs(path: Path) -> list[Run]:
 
 
 def _from_record(r: dict[str, Any], label: str) -> EpisodeView:
-    tool_calls = r.get("tool_calls") or []
-    traces = r.get("steps") or []
-    observations = r.get("observations") or []
-    parse_errors = r.get("parse_errors") or []
+    tool_calls = [_list(c) for c in _list(r.get("tool_calls"))]
+    traces = [_dict(t) for t in _list(r.get("steps"))]
+    observations = _list(r.get("observations"))
+    parse_errors = _list(r.get("parse_errors"))
     steps, first = [], 0
     for k in range(max(len(tool_calls), len(traces))):
         calls = tool_calls[k] if k < len(tool_calls) else []
         trace = traces[k] if k < len(traces) else {}
-        obs = observations[k + 1] if len(observations) > k + 1 else None
-        error = parse_errors[k] if k < len(parse_errors) else None
+        obs = _text(observations[k + 1]) if len(observations) > k + 1 else None
+        error = _text(parse_errors[k]) if k < len(parse_errors) else None
         steps.append(_step(k + 1, calls, first, trace, obs, error, trace.get("reward")))
         first += len(calls)
     return EpisodeView(
         run=label, index=int(r.get("episode", 0)), task_id=str(r.get("task_id")), family=str(r.get("family", "?")),
-        env_id=str(r.get("env_id", "?")), agent=str(r.get("agent", "?")), score=r.get("score"),
-        answer=_answer_of(tool_calls), termination_reason=r.get("termination_reason"), steps=steps,
-        costs=dict(r.get("costs") or {}), reward_components=dict(r.get("reward_components") or {}),
-        suite=r.get("suite"), split=r.get("split"), prompt=observations[0] if observations else None,
-        error=r.get("error"), reconstructed=bool(steps) and not traces)
+        env_id=str(r.get("env_id", "?")), agent=str(r.get("agent", "?")), score=_number(r.get("score")),
+        answer=_answer_of(tool_calls), termination_reason=_text(r.get("termination_reason")), steps=steps,
+        costs=_numbers(r.get("costs")), reward_components=_numbers(r.get("reward_components")),
+        suite=_text(r.get("suite")), split=_text(r.get("split")),
+        prompt=_text(observations[0]) if observations else None,
+        error=None if r.get("error") is None else str(r.get("error")), reconstructed=bool(steps) and not traces)
 
 
 def _compare_runs(data: dict[str, Any], path: Path) -> list[Run]:
-    config = data.get("config") or {}
+    config = _dict(data.get("config"))
     agent = str(config.get("agent", "?"))
     mode = str(config.get("mode", "paired"))
     runs = []
@@ -167,18 +198,22 @@ def _compare_runs(data: dict[str, Any], path: Path) -> list[Run]:
         label = f"{agent} · {env_id}" + (" (replayed sim actions)" if world == "real" and mode == "replay" else "")
         eps = []
         for i, ep in enumerate(data["episodes"]):
-            side = ep.get(world) or {}
+            ep = _dict(ep)
+            side = _dict(ep.get(world))
+            traces = [_dict(s) for s in _list(side.get("steps"))]
             steps, first = [], 0
-            for k, s in enumerate(side.get("steps") or []):
-                calls = s.get("tool_calls") or []
-                steps.append(_step(k + 1, calls, first, s, s.get("observation"), s.get("parse_error"), s.get("reward")))
+            for k, s in enumerate(traces):
+                calls = _list(s.get("tool_calls"))
+                steps.append(_step(k + 1, calls, first, s, _text(s.get("observation")), _text(s.get("parse_error")),
+                                   s.get("reward")))
                 first += len(calls)
-            traced = any("looks" in s for s in side.get("steps") or [])
+            traced = any("looks" in s for s in traces)
             eps.append(EpisodeView(
                 run=label, index=i, task_id=str(ep.get("task_id")), family=str(ep.get("family", "?")), env_id=env_id,
-                agent=agent, score=side.get("score"), answer=side.get("answer"), termination_reason=None, steps=steps,
-                costs={"frames": side.get("frames", 0), "steps": len(steps)}, suite=config.get("suite"),
-                split=config.get("split"), reconstructed=bool(steps) and not traced))
+                agent=agent, score=_number(side.get("score")), answer=side.get("answer"), termination_reason=None,
+                steps=steps, costs={"frames": _number(side.get("frames")) or 0, "steps": len(steps)},
+                suite=_text(config.get("suite")), split=_text(config.get("split")),
+                reconstructed=bool(steps) and not traced))
         runs.append(Run(label, str(path), env_id, agent, eps))
     return runs
 
@@ -187,24 +222,35 @@ def _step(number: int, calls: list[dict[str, Any]], first: int, trace: dict[str,
           parse_error: str | None, reward: float | None) -> StepView:
     calls = [c for c in calls if isinstance(c, dict)]
     looks = []
-    for lk in trace.get("looks") or []:
-        try:
-            requested = [float(t) for t in lk.get("times") or []]
-            seen = [float(t) for t in lk.get("decoded_times") or []] or requested
-            looks.append(Look(str(lk["tool"]), number, first + int(lk.get("call", 0)), int(lk["video"]),
-                              float(lk["start"]), float(lk["end"]), seen, requested,
-                              [t for t in lk.get("thumbnails") or [] if isinstance(t, str) and t.startswith("data:image/")]))
-        except (KeyError, TypeError, ValueError):
-            continue  # a damaged entry is left out, not fatal
-    return StepView(number, calls, first, parse_error, obs, reward, dict(trace.get("reward_components") or {}),
-                    list(trace.get("call_costs") or []), looks)
+    for lk in _list(trace.get("looks")):
+        look = _look(_dict(lk), number, first)
+        if look is not None:
+            looks.append(look)
+    return StepView(number, calls, first, parse_error, obs, _number(reward), _numbers(trace.get("reward_components")),
+                    _call_costs(trace.get("call_costs")), looks)
+
+
+def _look(lk: dict[str, Any], step: int, first: int) -> Look | None:
+    """A look from a record, or ``None`` for a damaged one (left out, not fatal)."""
+    tool, video, call = lk.get("tool"), lk.get("video"), lk.get("call", 0)
+    start, end = _number(lk.get("start")), _number(lk.get("end"))
+    if tool not in ("observe", "listen") or start is None or end is None:
+        return None
+    if isinstance(video, bool) or not isinstance(video, int) or not 1 <= video <= 64:
+        return None
+    if isinstance(call, bool) or not isinstance(call, int) or not 0 <= call < 10_000:
+        return None
+    requested = [t for t in map(_number, _list(lk.get("times"))) if t is not None]
+    seen = [t for t in map(_number, _list(lk.get("decoded_times"))) if t is not None] or requested
+    thumbs = [t for t in _list(lk.get("thumbnails")) if isinstance(t, str) and t.startswith("data:image/png;base64,")]
+    return Look(tool, step, first + call, video, start, end, seen, requested, thumbs)
 
 
 def _answer_of(tool_calls: list[list[dict[str, Any]]]) -> Any:
     for calls in reversed(tool_calls):
         for c in calls or []:
             if isinstance(c, dict) and c.get("name") == "answer":
-                return (c.get("arguments") or {}).get("answer")
+                return _dict(c.get("arguments")).get("answer")
     return None
 
 
@@ -229,7 +275,7 @@ def reconstruct_looks(episode: EpisodeView, durations: dict[int, float]) -> None
     for step in episode.steps:
         step.looks = []
         for n, call in enumerate(step.tool_calls):
-            args = call.get("arguments") or {}
+            args = _dict(call.get("arguments"))
             try:
                 if call.get("name") == "observe":
                     for target in args.get("targets") or []:
@@ -237,16 +283,16 @@ def reconstruct_looks(episode: EpisodeView, durations: dict[int, float]) -> None
                         start = float(target["start"])
                         end = min(float(target["end"]), durations.get(v, float(target["end"])))
                         k = int(target.get("num_frames", 1))
-                        if end <= start or k <= 0:
+                        if not (math.isfinite(start) and math.isfinite(end)) or end <= start or not 0 < k <= 4096:
                             continue
                         times = [start + (i + 0.5) * (end - start) / k for i in range(k)]
                         step.looks.append(Look("observe", step.number, step.first_call + n, v, start, end, times, times))
                 elif call.get("name") == "listen":
                     v = int(args["video"])
                     start, end = max(0.0, float(args["start"])), min(float(args["end"]), durations.get(v, float(args["end"])))
-                    if end > start:
+                    if math.isfinite(start) and math.isfinite(end) and end > start:
                         step.looks.append(Look("listen", step.number, step.first_call + n, v, start, end))
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, OverflowError, AttributeError):
                 continue
 
 
@@ -267,7 +313,7 @@ class TaskLookup:
 
             try:
                 self._suites[suite] = {t.id: t for t in load_suite(suite, split=None)}
-            except Exception as err:  # a missing or broken suite costs the gold lines, not the page
+            except (ValueError, OSError) as err:  # a missing or broken suite costs the gold lines, not the page
                 self.problems.append(f"suite {suite!r} could not be loaded ({type(err).__name__}: {err})")
                 self._suites[suite] = None
         return self._suites[suite]

@@ -17,8 +17,19 @@ from html import escape
 from typing import Any
 
 from cvr_gym.evaluation.viewer.model import EpisodeView, Run, TaskLookup
-from cvr_gym.evaluation.viewer.svg import GOLD, CLIP, call_colour, fmt_time, timeline_svg
-from cvr_gym.evaluation.viewer.timeline import LookDistance, VideoTimeline, episode_timelines, look_distance
+from cvr_gym.evaluation.viewer.svg import (
+    CLIP,
+    GOLD,
+    call_colour,
+    fmt_time,
+    timeline_svg,
+)
+from cvr_gym.evaluation.viewer.timeline import (
+    LookDistance,
+    VideoTimeline,
+    episode_timelines,
+    look_distance,
+)
 
 
 @dataclass
@@ -93,7 +104,8 @@ def _score_class(score: float | None) -> str:
 
 def _call_text(call: dict[str, Any]) -> str:
     name = str(call.get("name", "?"))
-    args = call.get("arguments") or {}
+    args = call.get("arguments")
+    args = args if isinstance(args, dict) else {}
     if name == "observe":
         targets = "; ".join(f"video {t.get('video')} {_sec(t.get('start'))}-{_sec(t.get('end'))} s x{t.get('num_frames')}"
                             for t in args.get("targets") or [] if isinstance(t, dict))
@@ -205,8 +217,8 @@ def _transcript(ep: EpisodeView, open_: bool) -> str:
                        f'<b>{step.number}.{g + 1}</b> {escape(_call_text(call))}</div>')
         if step.call_costs:
             costs = "; ".join(
-                f"{c.get('tool', '?')}: {c.get('frames', 0)} frames, {float(c.get('audio_seconds') or 0):.1f} audio s, "
-                f"{float(c.get('latency_s') or 0):.2f} s" for c in step.call_costs)
+                f"{c['tool']}: {c.get('frames', 0):.0f} frames, {c.get('audio_seconds', 0):.1f} audio s, "
+                f"{c.get('latency_s', 0):.2f} s" for c in step.call_costs)
             out.append(f'<div class="cost">cost: {escape(costs)}</div>')
         if step.observation:
             out.append(f'<pre class="obs">{escape(step.observation)}</pre>')

@@ -10,9 +10,6 @@ it reported the script backs). Wall time is measured per step in both worlds.
 
 from __future__ import annotations
 
-import difflib
-import inspect
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +17,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import gymnasium as gym
+
+from cvr_gym.data.corpus.match import ratio
+from cvr_gym.evaluation.agents import Step, play_episode
+from cvr_gym.evaluation.records import jsonable
+from cvr_gym.evaluation.registry import make_agent, needs_privileged_info
+from cvr_gym.evaluation.trace import step_trace
 
 #: Evidence kinds that can stand for each other (OCR text and descriptions of a frame).
 _KIND_GROUP = {"visual": "visual", "object": "object", "text": "text", "speech": "audio", "sound": "audio"}
@@ -33,13 +36,14 @@ class CompareConfig:
         agent: agent spec (``"heuristic"``, ``"single-pass:8"``, ``"checkpoint:PATH"``).
         suite: a suite whose tasks have both scripts and video files (default ``"corpus"``).
         split: the split (``None``: all).
-        episodes: how many tasks (``None``: all), taken in suite order.
+        episodes: how many tasks (``None``: all), in the seeded order ``cvr-gym eval`` uses, so a
+            few episodes cover the families instead of the first family in the file.
         seed: seed for both envs and the agent.
         mode: ``"paired"`` (the agent plays in each world) or ``"replay"`` (the sim episode's
             actions are replayed in the real env).
         real_args: keyword arguments for ``CVRReal-v0`` (backends, perceiver options).
         env_args: keyword arguments for both envs (``max_steps``, ``frame_budget``, ...).
-        match_threshold: similarity (difflib ratio) at which two evidence contents match.
+        match_threshold: similarity at which two evidence contents match (:func:`evidence_matches`).
     """
 
     agent: str = "heuristic"
@@ -53,12 +57,15 @@ class CompareConfig:
     match_threshold: float = 0.7
 
 
-def contents_match(a: Any, b: Any, threshold: float) -> bool:
-    """Whether two evidence records say the same thing (same kind group, similar content)."""
-    if _KIND_GROUP.get(a.kind) != _KIND_GROUP.get(b.kind) or a.video != b.video:
+def evidence_matches(truth: Any, found: Any, threshold: float) -> bool:
+    """Whether a perceived record says what a script record says: same video and kind group,
+    object counts equal, other contents reading alike (:func:`~cvr_gym.data.corpus.match.ratio`
+    of the normalised texts at least ``threshold``)."""
+    if _KIND_GROUP.get(truth.kind) != _KIND_GROUP.get(found.kind) or truth.video != found.video:
         return False
-    x, y = a.content.lower().strip(), b.content.lower().strip()
-    return x == y or difflib.SequenceMatcher(None, x, y).ratio() >= threshold
+    if truth.kind == "object" or found.kind == "object":
+        return truth.content.strip().lower() == found.content.strip().lower()
+    return ratio(truth.content, found.content) >= threshold
 
 
 def recall_precision(truth: Sequence[Any], found: Sequence[Any], threshold: float) -> tuple[float | None, float | None]:
@@ -66,8 +73,8 @@ def recall_precision(truth: Sequence[Any], found: Sequence[Any], threshold: floa
 
     ``None`` where the denominator is empty (nothing to recover or nothing reported).
     """
-    recall = (sum(any(contents_match(t, f, threshold) for f in found) for t in truth) / len(truth)) if truth else None
-    precision = (sum(any(contents_match(f, t, threshold) for t in truth) for f in found) / len(found)) if found else None
+    recall = (sum(any(evidence_matches(t, f, threshold) for f in found) for t in truth) / len(truth)) if truth else None
+    precision = (sum(any(evidence_matches(t, f, threshold) for t in truth) for f in found) / len(found)) if found else None
     return recall, precision
 
 
@@ -78,54 +85,69 @@ def _make(env_id: str, config: CompareConfig, **extra: Any) -> gym.Env:
     return gym.make(env_id, **kwargs)
 
 
-def _play(env: gym.Env, agent: Any, task_id: str, seed: int, actions: Sequence[Any] | None = None,
-          shadow: gym.Env | None = None, threshold: float = 0.7) -> dict[str, Any]:
-    """One episode; with ``actions`` replay them instead of asking the agent; with ``shadow`` step
-    a simulator alongside and score evidence recall/precision per step."""
-    from cvr_gym.evaluation.records import jsonable
-    from cvr_gym.evaluation.trace import step_trace
+class ReplayAgent:
+    """Plays a recorded list of actions; stops the episode when they run out."""
 
-    obs, info = env.reset(seed=seed, options={"task_id": task_id})
+    name = "replay"
+
+    def __init__(self, actions: Sequence[Any]):
+        self.actions = list(actions)
+        self._next = iter(())
+
+    def reset(self, obs: Any, info: dict[str, Any]) -> None:
+        self._next = iter(self.actions)
+
+    def act(self, obs: Any, info: dict[str, Any]) -> Any:
+        try:
+            return next(self._next)
+        except StopIteration:
+            raise EpisodeAbandoned("the recorded actions ran out before the episode ended") from None
+
+
+class EpisodeAbandoned(RuntimeError):
+    """Raised by :class:`ReplayAgent` when it has nothing left to play."""
+
+
+def _play(env: gym.Env, agent: Any, task_id: str, seed: int, shadow: gym.Env | None = None,
+          threshold: float = 0.7) -> dict[str, Any]:
+    """One episode; with ``shadow``, step a simulator alongside and score evidence recall and
+    precision per step."""
     if shadow is not None:
         shadow.reset(seed=seed, options={"task_id": task_id})
-    if actions is None:
-        if "seed" in inspect.signature(agent.reset).parameters:
-            agent.reset(obs, info, seed=seed)
-        else:
-            agent.reset(obs, info)
     steps: list[dict[str, Any]] = []
     taken: list[Any] = []
-    done, k = False, 0
-    while not done:
-        if actions is not None:
-            if k >= len(actions):
-                break
-            action = actions[k]
-        else:
-            action = agent.act(obs, info)
-        k += 1
-        taken.append(action)
-        t0 = time.perf_counter()
-        obs, reward, terminated, truncated, info = env.step(action)
-        wall = time.perf_counter() - t0
-        step = {"wall_s": wall, "frames": sum(c.get("frames", 0) for c in info["call_costs"]),
-                "evidence": len(info["evidence"])}
-        step.update(step_trace(info), reward=reward, tool_calls=jsonable(info["tool_calls"]),
-                    parse_error=info.get("parse_error"), observation=obs)  # for the episode viewer
+
+    def on_step(step: Step) -> None:
+        info = step.info
+        taken.append(step.action)
+        row = {"wall_s": step.wall_s, "frames": sum(c.get("frames", 0) for c in info["call_costs"]),
+               "evidence": len(info["evidence"])}
+        row.update(step_trace(info), reward=step.reward, tool_calls=jsonable(info["tool_calls"]),
+                   parse_error=info.get("parse_error"), observation=step.obs)  # for the episode viewer
         if shadow is not None:
-            truth = shadow.step(action)[4]["evidence"]
-            step["recall"], step["precision"] = recall_precision(truth, info["evidence"], threshold)
-        steps.append(step)
-        done = terminated or truncated
+            truth = shadow.step(step.action)[4]["evidence"]
+            row["recall"], row["precision"] = recall_precision(truth, info["evidence"], threshold)
+        steps.append(row)
+
+    info = play_episode(env, agent, options={"task_id": task_id}, seed=seed, env_seed=seed, on_step=on_step,
+                        catch_errors=isinstance(agent, ReplayAgent))
     answer = next((c["arguments"]["answer"] for c in info.get("tool_calls", []) if c["name"] == "answer"), None)
     return {"score": info.get("score") or 0.0, "answer": answer, "steps": steps, "actions": taken,
             "frames": info["totals"]["frames"], "family": info["family"]}
 
 
+def _spread_tasks(tasks: list[Any], episodes: int | None, seed: int) -> list[Any]:
+    """The first ``episodes`` tasks of eval's seeded order (each task at most once)."""
+    from cvr_gym.evaluation.episodes import plan_episodes
+
+    if episodes is None or episodes >= len(tasks):
+        return tasks
+    by_id = {t.id: t for t in tasks}
+    return [by_id[ep.task_id] for ep in plan_episodes([(t.id, t.family) for t in tasks], episodes, seed)]
+
+
 def run_comparison(config: CompareConfig, progress: Callable[[Iterable], Iterable] | None = None) -> dict[str, Any]:
     """Play every task in both worlds and return per-episode results plus a summary."""
-    from baselines import make_agent, needs_privileged_info
-
     privileged = {"privileged_info": True} if needs_privileged_info(config.agent) else {}
     sim = _make("CVRSim-v0", config, **privileged)
     # A private perception cache: results cached by earlier runs in this process would make real
@@ -136,13 +158,12 @@ def run_comparison(config: CompareConfig, progress: Callable[[Iterable], Iterabl
     shadow = _make("CVRSim-v0", config)
     try:
         agent = make_agent(config.agent, config.seed, sim.action_space)
-        tasks = list(sim.unwrapped.suite)[: config.episodes]
+        tasks = _spread_tasks(list(sim.unwrapped.suite), config.episodes, config.seed)
         episodes = []
         for task in (progress(tasks) if progress else tasks):
             sim_ep = _play(sim, agent, task.id, config.seed)
-            replay = sim_ep["actions"] if config.mode == "replay" else None
-            real_ep = _play(real, agent, task.id, config.seed, actions=replay, shadow=shadow,
-                            threshold=config.match_threshold)
+            real_agent = ReplayAgent(sim_ep["actions"]) if config.mode == "replay" else agent
+            real_ep = _play(real, real_agent, task.id, config.seed, shadow=shadow, threshold=config.match_threshold)
             episodes.append({"task_id": task.id, "family": task.family, "sim": _strip(sim_ep), "real": _strip(real_ep),
                              "agree": sim_ep["answer"] == real_ep["answer"]})
     finally:
@@ -230,7 +251,7 @@ def plot_comparison(summary: dict[str, Any], out: str | Path, title: str = "") -
     ax.bar([i - width / 2 for i in x], [summary[n]["sim_score"] or 0 for n in names], width, label="CVRSim-v0 score")
     ax.bar([i + width / 2 for i in x], [summary[n]["real_score"] or 0 for n in names], width, label="CVRReal-v0 score")
     ax.plot(list(x), [summary[n]["evidence_recall"] or 0 for n in names], "k.--", label="evidence recall (real)")
-    ax.set_xticks(list(x), names)
+    ax.set_xticks(list(x), [f"{n}\nn={summary[n]['n']}" for n in names])  # how much each bar rests on
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("score / recall")
     ratio = summary.get("ALL", {}).get("speed_ratio")
@@ -242,3 +263,35 @@ def plot_comparison(summary: dict[str, Any], out: str | Path, title: str = "") -
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out
+
+
+def script_agreement(reference: Any, perceived: Any, slack: float = 1.0, threshold: float = 0.8) -> dict[str, dict[str, Any]]:
+    """Per kind: how many items of the reference scripts a perceived suite's scripts have (same
+    kind, contents matching, times overlapping within ``slack`` s), and how many perceived items
+    the reference backs. Both are :class:`~cvr_gym.core.suites.Suite` s; videos are matched by
+    path and each is counted once. This checks ``cvr-gym build-scripts`` output."""
+    def scripts(suite: Any) -> dict[str, tuple]:
+        return {v.path: v.script for t in suite for v in t.videos if v.path}
+
+    def found(item: Any, pool: tuple) -> bool:
+        return any(o.kind == item.kind and o.start <= item.end + slack and o.end >= item.start - slack
+                   and evidence_matches(_as_evidence(item), _as_evidence(o), threshold) for o in pool)
+
+    ref, got = scripts(reference), scripts(perceived)
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # recalled, reference, backed, perceived
+    for path, items in ref.items():
+        other = got.get(path, ())
+        for item in items:
+            counts[item.kind][0] += found(item, other)
+            counts[item.kind][1] += 1
+        for item in other:
+            counts[item.kind][2] += found(item, items)
+            counts[item.kind][3] += 1
+    return {k: {"recall": r / n if n else None, "reference": n, "precision": b / m if m else None, "perceived": m}
+            for k, (r, n, b, m) in sorted(counts.items())}
+
+
+def _as_evidence(item: Any) -> Any:
+    from cvr_gym.core.evidence import Evidence
+
+    return Evidence(1, item.start, item.end, item.kind, item.content)

@@ -1,41 +1,22 @@
-"""A generic reader used until (or where) the per-family readers are unavailable.
+"""The generic reader: answers from evidence text for tasks no family reader knows.
 
 It knows nothing about task families: it matches option and question words against the content
-of the evidence records (with crude stemming) and applies one rule per answer type. Good enough to
-answer the hand-written mini suite from the gold evidence; the family readers in
-:mod:`cvr_gym.data.readers` are the real thing.
+of the evidence records (with crude stemming) and applies one rule per answer type. It suits
+hand-written and imported suites; generated and corpus suites have exact family readers
+(:mod:`cvr_gym.data.readers` picks one).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from cvr_gym.core.scoring import content_words
+from cvr_gym.core.tasks import OPTION_LETTERS
 
-_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _NUMBER = re.compile(r"\b\d+\b")
 _VIDEO_OPTION = re.compile(r"^\s*video\s+(\d+)\s*$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class StandInView:
-    """The question side of a task (used when :mod:`cvr_gym.data.view` is missing)."""
-
-    question: str
-    options: tuple[str, ...] = ()
-    answer_type: str = "single"
-    answer_video: int | None = None
-    durations: tuple[float, ...] = ()
-
-    @classmethod
-    def from_info(cls, info: Mapping[str, Any]) -> "StandInView":
-        task = info.get("task") or {}
-        return cls(question=str(task.get("question", "")), options=tuple(task.get("options") or ()),
-                   answer_type=str(task.get("answer_type", "single")), answer_video=task.get("answer_video"),
-                   durations=tuple(float(v["duration"]) for v in task.get("videos") or ()))
 
 
 def _stems(text: str) -> set[str]:
@@ -55,7 +36,7 @@ def read_answer(view: Any, evidence: Sequence[Any]) -> Any:
     """An answer of the view's answer type derived from ``evidence`` (Evidence records)."""
     kind = view.answer_type
     options = tuple(view.options)
-    letters = _LETTERS[: len(options)]
+    letters = OPTION_LETTERS[: len(options)]
     if kind == "single":
         return letters[_best_option(options, evidence)] if options else "A"
     if kind == "multi":
@@ -88,7 +69,7 @@ def _multi(view: Any, options: Sequence[str], evidence: Sequence[Any]) -> list[s
         else:
             hit = any(_overlap(opt, ev) for ev in evidence)
         if hit:
-            chosen.append(_LETTERS[i])
+            chosen.append(OPTION_LETTERS[i])
     return chosen
 
 
@@ -99,7 +80,7 @@ def _order(options: Sequence[str], evidence: Sequence[Any]) -> list[str]:
             return (float("inf"), float("inf"), i)
         return (best.video, best.start, i)
 
-    return [_LETTERS[i] for i in sorted(range(len(options)), key=when)]
+    return [OPTION_LETTERS[i] for i in sorted(range(len(options)), key=when)]
 
 
 def _interval(view: Any, evidence: Sequence[Any]) -> list[float]:
