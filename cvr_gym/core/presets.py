@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from cvr_gym.core.tasks import OPTION_LETTERS, Task
@@ -89,8 +90,14 @@ AGENTCVR_ANSWER_FORMATS = {
 
 
 def agentcvr_prompt(task: Task) -> str:
-    """The executor's first user message: ``{"query", "videos", "possible_answers"}`` as JSON."""
-    videos = [{"video_index": v.index, "duration_seconds": round(v.duration, 3)} for v in task.videos]
+    """The executor's first user message: ``{"query", "videos", "possible_answers"}`` as JSON
+    (``run_agent_loop``); frame-folder videos give ``total_frames`` instead of ``duration_seconds``."""
+    videos = []
+    for v in task.videos:
+        if v.path and not PurePosixPath(v.path).suffix:  # a frame folder: run_MOC_agent.py gives its frame count
+            videos.append({"video_index": v.index, "total_frames": round(v.duration * v.fps)})
+        else:
+            videos.append({"video_index": v.index, "duration_seconds": round(v.duration, 3)})
     payload: dict[str, Any] = {"query": task.question, "videos": videos}
     if task.options:
         payload["possible_answers"] = [f"{OPTION_LETTERS[i]}. {o}" for i, o in enumerate(task.options)]
