@@ -59,13 +59,14 @@ class DiscreteActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
       only frames, so without it ``listen`` is free and an unmasked policy can repeat it forever.
     - ``masked_penalty``: minus this for every action the mask rules out (it still runs).
 
-    With ``force_answer_at_last_step`` (default) a non-answer taken on the last step is replaced by
-    ``answer_from_evidence`` (or the first valid answer choice), so every episode gets an answer
-    and a score. ``info["forced_answer"]`` says when that happened.
+    With ``force_answer_at_last_step`` (default) an action that would end the episode without an
+    answer (any non-answer on the last step, an ``observe`` once the frame budget is spent) is
+    replaced by ``answer_from_evidence`` (or the first valid answer choice), so every episode
+    gets an answer and a score. ``info["forced_answer"]`` says when that happened.
 
     Which settings to use: masked algorithms (sb3-contrib ``MaskablePPO``, the GRPO
     ``MLPPolicy``) need none of these; unmasked ones (SB3 ``PPO``, ``A2C``, CleanRL) should use
-    :func:`~cvr_gym.wrappers.wrap_env`'s defaults (``call_cost=0.02``, ``masked_penalty=0.05``,
+    :func:`~cvr_gym.wrappers.wrap_env`'s defaults (``call_cost=0.005``, ``masked_penalty=0.01``,
     forced answer, and ``flat=True`` for an ``MlpPolicy``).
 
     ## Episode End
@@ -141,7 +142,7 @@ class DiscreteActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
         valid = cat.action_mask(self.state)
         masked = not (0 <= index < len(valid) and valid[index])
         forced = False
-        if cat._last_step(self.state) and not _is_answer(cat, index):
+        if cat.force_answer_at_last_step and not _is_answer(cat, index) and self._ends_unanswered(index):
             index, forced = _first_answer(cat, valid), True
         call = cat.to_tool_call(index, self.state)
         obs, reward, terminated, truncated, info = self.env.step(call)
@@ -155,6 +156,11 @@ class DiscreteActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
         info["forced_answer"] = forced
         info["action_mask"] = self.action_masks()
         return obs, float(reward + sum(extra.values())), terminated, truncated, info
+
+    def _ends_unanswered(self, index: int) -> bool:
+        """Would this action end the episode without an answer (last step, or observe on a spent budget)?"""
+        observe = 0 <= index < len(self.catalogue) and self.catalogue.entry(index).kind == "observe"
+        return self.catalogue._last_step(self.state) or (observe and self.state.frames_left <= 0)
 
     def action_masks(self) -> np.ndarray:
         """Valid actions now (bool array; see the class docstring)."""
