@@ -19,7 +19,8 @@ from cvr_gym.data.corpus import generate_corpus
 from cvr_gym.data.corpus.layout import shapes
 from cvr_gym.data.corpus.match import lines_like, phrase_score, ratio
 from cvr_gym.data.corpus.plan import Scene, Sound, VideoPlan
-from cvr_gym.data.corpus.readers import READERS, corpus_reader, read_corpus_answer
+from cvr_gym.data.families import CORPUS_READERS as READERS
+from cvr_gym.data.readers import corpus_reader, read_corpus_answer
 from cvr_gym.data.render import RenderError, render_corpus, render_video, task_line, text_width
 from cvr_gym.core.view import TaskView
 from cvr_gym.evaluation import make_agent, play_episode

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cvr_gym.core.scoring import LETTERS, ScoreResult
-from cvr_gym.core.tasks import Task
+from cvr_gym.core.scoring import ScoreResult
+from cvr_gym.core.tasks import OPTION_LETTERS, Task
 
 SINGLE_TASKS = frozenset({"NC", "CC", "PEA", "PI", "MOC", "MSR"})
 
@@ -58,7 +58,7 @@ def gold_text(task: Task) -> Any:
     if task.answer_type == "multi":
         return "".join(task.answer)
     if task.answer_type == "order":
-        return "->".join(str(LETTERS.index(letter) + 1) for letter in task.answer)
+        return "->".join(str(OPTION_LETTERS.index(letter) + 1) for letter in task.answer)
     if task.answer_type == "count":
         return str(task.answer)
     return task.answer

@@ -36,8 +36,8 @@ from cvr_gym.core.evidence import Evidence
 from cvr_gym.core.tasks import OPTION_LETTERS
 from cvr_gym.core.view import TaskView
 from cvr_gym.data import generic_reader
-from cvr_gym.data.corpus.readers import corpus_reader, read_corpus_answer
-from cvr_gym.data.families import FAMILY_MODULES
+from cvr_gym.data.corpus.reading import CorpusReader
+from cvr_gym.data.families import CORPUS_READERS, FAMILY_MODULES
 
 READERS = ("auto", "family", "generic")
 
@@ -83,6 +83,23 @@ def _family_reader(view: TaskView) -> Callable[[TaskView, list[Evidence]], Any] 
         return read_corpus_answer  # falls back on the corpus reader's own guess
     module = FAMILY_MODULES.get(view.family or "")
     return None if module is None else module.read
+
+
+def corpus_reader(view: TaskView) -> CorpusReader | None:
+    """The corpus reader whose template ``view``'s question is, if any."""
+    return next((r for r in CORPUS_READERS if r.claims(view)), None)
+
+
+def read_corpus_answer(view: TaskView, evidence: Iterable[Any]) -> Any:
+    """Answer a corpus task from ``evidence`` (``None`` if no corpus reader claims ``view``)."""
+    reader = corpus_reader(view)
+    if reader is None:
+        return None
+    records = [ev for ev in (Evidence.coerce(e) for e in evidence or ()) if ev is not None]
+    try:
+        return reader.read(view, records)
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError, ZeroDivisionError):
+        return reader.guess(view)
 
 
 def blind_answer(view: TaskView) -> Any:

@@ -175,8 +175,8 @@ def _call(factory: Any, arg: str | None, seed: int, action_space: Any) -> Any:
     offered = {"arg": arg, "seed": seed, "action_space": action_space}
     try:
         params = inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        return factory(arg, seed, action_space)
+    except (TypeError, ValueError):  # a builtin without a signature: call it bare
+        return factory()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return factory(**offered)
     return factory(**{k: v for k, v in offered.items() if k in params})
@@ -189,7 +189,10 @@ def make_agent(spec: str, seed: int = 0, action_space: Any | None = None) -> Any
     agents read per-call limits (frames per target, targets per call).
     """
     factory, arg, _ = _lookup(spec)
-    agent = _call(factory, arg, seed, action_space)
+    try:
+        agent = _call(factory, arg, seed, action_space)
+    except TypeError as err:  # the factory does not take what a spec offers
+        raise AgentSpecError(f"agent spec {spec!r}: the factory could not be called: {err}") from None
     missing = [m for m in ("reset", "act") if not callable(getattr(agent, m, None))]
     if missing:
         raise AgentSpecError(f"agent spec {spec!r} made a {type(agent).__name__}, which has no "
