@@ -8,9 +8,10 @@ Both policies are the package's MLP over the classic-RL wrappers (whole-video ob
 ``cvr-gym train --policy mlp``. Each update draws ``--tasks-per-update`` training tasks; the
 single policy plays ``group-size x num-agents`` episodes of each, the team policy
 ``group-size`` team episodes of ``num-agents`` seats (the same number of trajectories). The
-checkpoint with the best mean return on the val split is kept; both are then evaluated on the
-test split alone and as teams (``cvr_gym.team``, seats reading the team memory). Prints a table
-and writes ``results.json`` under ``--out``.
+checkpoint with the best mean return on the val split is kept (the team's scored with sampling
+seats, see ``TeamGRPOConfig.eval_greedy``); both are then evaluated on the test split alone and
+as teams (``cvr_gym.team``, seats reading the team memory), with greedy and with sampling seats.
+Prints a table and writes ``results.json`` under ``--out``.
 """
 
 from __future__ import annotations
@@ -53,13 +54,16 @@ def train(trainer: GRPOTrainer, label: str) -> float:
 
 
 def evaluate(checkpoint: Path, num_agents: int, topology: str) -> dict[str, dict]:
-    """The checkpoint on the test split: alone (steps) and as a team (rounds)."""
+    """The checkpoint on the test split: alone (greedy; steps) and as a team (rounds), with greedy
+    seats (which all make the same calls) and with sampling seats (seeded)."""
     config = EvalConfig(agent=f"checkpoint:{checkpoint}", split="test")
     episodes = plan(config)
-    alone = summarise(r.record for r in run_episodes(config, episodes))["ALL"]
-    team = summarise(r.record for r in run_team_episodes(config, TeamConfig(num_agents, topology), episodes,
-                                                         make_team))["ALL"]
-    return {"alone": alone, f"team of {num_agents}": team}
+    out = {"alone": summarise(r.record for r in run_episodes(config, episodes))["ALL"]}
+    for how, spec in (("greedy", config.agent), ("sampled", f"{config.agent}?sample")):
+        team_config = EvalConfig(agent=spec, split="test")
+        records = run_team_episodes(team_config, TeamConfig(num_agents, topology), episodes, make_team)
+        out[f"team of {num_agents}, {how}"] = summarise(r.record for r in records)["ALL"]
+    return out
 
 
 def main() -> None:
@@ -89,11 +93,11 @@ def main() -> None:
         results[label] = {"best_update": trainer.best.get("update"), **evaluate(ckpt, n, "full")}
     (out / "results.json").write_text(json.dumps(results, indent=2))
     print(f"\ntest split (220 tasks); trained {single_s:.0f} s (single) and {team_s:.0f} s (team)")
-    print(f"{'policy':16} {'played':12} {'score':>6} {'steps/rounds':>13} {'frames':>7} {'latency s':>10}")
+    print(f"{'policy':16} {'played':22} {'score':>6} {'steps/rounds':>13} {'frames':>7} {'latency s':>10}")
     for label in ("single-trained", "team-trained"):
-        for played in ("alone", f"team of {n}"):
+        for played in ("alone", f"team of {n}, greedy", f"team of {n}, sampled"):
             row = results[label][played]
-            print(f"{label:16} {played:12} {row['score']:6.3f} {row['steps']:13.2f} {row['frames']:7.1f} "
+            print(f"{label:16} {played:22} {row['score']:6.3f} {row['steps']:13.2f} {row['frames']:7.1f} "
                   f"{row['latency_s']:10.2f}")
 
 

@@ -41,12 +41,17 @@ class TeamGRPOConfig(GRPOConfig):
             shares the cost (``cost_sharing="team"``): with each seat paying only its own frames,
             a seat that leaves the looking to the others has the higher return in every episode,
             and one shared policy learns to look at nothing.
+        eval_greedy: evaluate (and select checkpoints) with arg-max actions. Off by default: the
+            seats of one policy see the same first observation, so greedy seats all make the same
+            calls; sampled seats (seeded, reproducible) play the policy's mixed strategy, which is
+            how a shared policy divides the work.
     """
 
     num_agents: int = 4
     topology: str = "full"
     team_reward: dict[str, Any] = field(default_factory=lambda: {"cost_sharing": "team"})
     log_dir: str = "runs/grpo-team"
+    eval_greedy: bool = False
 
     def team_env(self, split: str | None) -> CVRTeamEnv:
         return CVRTeamEnv(self.env_id, self.num_agents, topology=self.topology, team_reward=self.team_reward or None,
@@ -175,14 +180,15 @@ class TeamGRPOTrainer(GRPOTrainer):
         record.update({f"rollout/team_{k}": v for k, v in summarise_teams(self._rollout_teams).items()})
         return record
 
-    def evaluate(self, split: str | None = None, episodes: int | None = None, greedy: bool = True,
+    def evaluate(self, split: str | None = None, episodes: int | None = None, greedy: bool | None = None,
                  kind: str = "eval") -> dict[str, Any]:
         cfg = self.config
+        greedy = cfg.eval_greedy if greedy is None else greedy
         split = split if split is not None else cfg.eval_split
         env = self.team_env(split)
         n_tasks = len(env.envs[0].suite)
         n = episodes if episodes is not None else (cfg.eval_episodes or n_tasks)
-        gen = torch.Generator().manual_seed(int(cfg.seed) + 10_007)  # only used when greedy=False
+        gen = torch.Generator().manual_seed(int(cfg.seed) + 10_007)  # only used when not greedy: reproducible
         teams = [play_team(env, self.policy, self.catalogue, self.encoder_config,
                            {"task_index": i % n_tasks, "group_id": f"eval-{split}-{i}"}, generator=gen, greedy=greedy)
                  for i in range(n)]
