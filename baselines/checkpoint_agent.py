@@ -28,14 +28,13 @@ class CheckpointAgent:
         import torch
 
         from cvr_gym.train.grpo import load_policy
-        from cvr_gym.wrappers.catalogue import ActionCatalogue
-        from cvr_gym.wrappers.encoding import ObservationEncoder
+        from cvr_gym.wrappers.search import catalogue_from_config, encoder_from_config
 
         self._torch = torch
         self.path = Path(path)
         self.policy, meta = load_policy(self.path)
-        self.catalogue = ActionCatalogue(**meta["catalogue"])
-        self.encoder = ObservationEncoder(**meta["encoder"])
+        self.catalogue = catalogue_from_config(meta["catalogue"])
+        self.encoder = encoder_from_config(meta["encoder"])
         self.greedy = bool(greedy)
         self.seed = int(seed)
         self._rng = np.random.default_rng(seed)

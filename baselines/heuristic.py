@@ -190,7 +190,7 @@ class HeuristicAgent:
         scored = []
         for ev in records:
             shared = doc_words[ev.content] & self.query
-            score = sum(idf.get(w, 0.0) for w in shared)
+            score = math.fsum(idf.get(w, 0.0) for w in sorted(shared))  # not set order: PYTHONHASHSEED
             if score > 0 and ev.video <= len(self.durations):
                 scored.append((score, ev))
         if not scored:

@@ -3,7 +3,7 @@
 ``import cvr_gym`` registers ``CVRSim-v0`` (script simulator) and ``CVRReal-v0`` (real videos).
 """
 
-from gymnasium.envs.registration import register, registry
+from gymnasium.envs.registration import WrapperSpec, register, registry
 
 from cvr_gym.core.actions import ToolCall
 from cvr_gym.core.evidence import Evidence, ScriptItem
@@ -15,10 +15,13 @@ from cvr_gym.core.tasks import FAMILIES, Task, VideoSpec
 
 __version__ = "0.1.0"
 
+# gym.make applies it after any TimeLimit, so the prompt states the effective step limit.
+_SYNC_STEP_LIMIT = WrapperSpec("SyncStepLimit", "cvr_gym.envs.step_limit:SyncStepLimit", {})
+
 if "CVRSim-v0" not in registry:
-    register(id="CVRSim-v0", entry_point="cvr_gym.envs:make_sim_env")
+    register(id="CVRSim-v0", entry_point="cvr_gym.envs:make_sim_env", additional_wrappers=(_SYNC_STEP_LIMIT,))
 if "CVRReal-v0" not in registry:
-    register(id="CVRReal-v0", entry_point="cvr_gym.envs.real:make_real_env")
+    register(id="CVRReal-v0", entry_point="cvr_gym.envs.real:make_real_env", additional_wrappers=(_SYNC_STEP_LIMIT,))
 
 __all__ = [
     "ActionParseError", "Evidence", "FAMILIES", "RewardConfig", "ScoringConfig", "ScriptItem", "Suite",

@@ -33,7 +33,8 @@ class CompareConfig:
         agent: agent spec (``"heuristic"``, ``"single-pass:8"``, ``"checkpoint:PATH"``).
         suite: a suite whose tasks have both scripts and video files (default ``"corpus"``).
         split: the split (``None``: all).
-        episodes: how many tasks (``None``: all), taken in suite order.
+        episodes: how many tasks (``None``: all), in the seeded order ``cvr-gym eval`` uses, so a
+            few episodes cover the families instead of the first family in the file.
         seed: seed for both envs and the agent.
         mode: ``"paired"`` (the agent plays in each world) or ``"replay"`` (the sim episode's
             actions are replayed in the real env).
@@ -82,6 +83,9 @@ def _play(env: gym.Env, agent: Any, task_id: str, seed: int, actions: Sequence[A
           shadow: gym.Env | None = None, threshold: float = 0.7) -> dict[str, Any]:
     """One episode; with ``actions`` replay them instead of asking the agent; with ``shadow`` step
     a simulator alongside and score evidence recall/precision per step."""
+    from cvr_gym.evaluation.records import jsonable
+    from cvr_gym.evaluation.trace import step_trace
+
     obs, info = env.reset(seed=seed, options={"task_id": task_id})
     if shadow is not None:
         shadow.reset(seed=seed, options={"task_id": task_id})
@@ -107,6 +111,8 @@ def _play(env: gym.Env, agent: Any, task_id: str, seed: int, actions: Sequence[A
         wall = time.perf_counter() - t0
         step = {"wall_s": wall, "frames": sum(c.get("frames", 0) for c in info["call_costs"]),
                 "evidence": len(info["evidence"])}
+        step.update(step_trace(info), reward=reward, tool_calls=jsonable(info["tool_calls"]),
+                    parse_error=info.get("parse_error"), observation=obs)  # for the episode viewer
         if shadow is not None:
             truth = shadow.step(action)[4]["evidence"]
             step["recall"], step["precision"] = recall_precision(truth, info["evidence"], threshold)
@@ -115,6 +121,16 @@ def _play(env: gym.Env, agent: Any, task_id: str, seed: int, actions: Sequence[A
     answer = next((c["arguments"]["answer"] for c in info.get("tool_calls", []) if c["name"] == "answer"), None)
     return {"score": info.get("score") or 0.0, "answer": answer, "steps": steps, "actions": taken,
             "frames": info["totals"]["frames"], "family": info["family"]}
+
+
+def _spread_tasks(tasks: list[Any], episodes: int | None, seed: int) -> list[Any]:
+    """The first ``episodes`` tasks of eval's seeded order (each task at most once)."""
+    from cvr_gym.evaluation.episodes import plan_episodes
+
+    if episodes is None or episodes >= len(tasks):
+        return tasks
+    by_id = {t.id: t for t in tasks}
+    return [by_id[ep.task_id] for ep in plan_episodes([(t.id, t.family) for t in tasks], episodes, seed)]
 
 
 def run_comparison(config: CompareConfig, progress: Callable[[Iterable], Iterable] | None = None) -> dict[str, Any]:
@@ -131,7 +147,7 @@ def run_comparison(config: CompareConfig, progress: Callable[[Iterable], Iterabl
     shadow = _make("CVRSim-v0", config)
     try:
         agent = make_agent(config.agent, config.seed, sim.action_space)
-        tasks = list(sim.unwrapped.suite)[: config.episodes]
+        tasks = _spread_tasks(list(sim.unwrapped.suite), config.episodes, config.seed)
         episodes = []
         for task in (progress(tasks) if progress else tasks):
             sim_ep = _play(sim, agent, task.id, config.seed)
@@ -225,7 +241,7 @@ def plot_comparison(summary: dict[str, Any], out: str | Path, title: str = "") -
     ax.bar([i - width / 2 for i in x], [summary[n]["sim_score"] or 0 for n in names], width, label="CVRSim-v0 score")
     ax.bar([i + width / 2 for i in x], [summary[n]["real_score"] or 0 for n in names], width, label="CVRReal-v0 score")
     ax.plot(list(x), [summary[n]["evidence_recall"] or 0 for n in names], "k.--", label="evidence recall (real)")
-    ax.set_xticks(list(x), names)
+    ax.set_xticks(list(x), [f"{n}\nn={summary[n]['n']}" for n in names])  # how much each bar rests on
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("score / recall")
     ratio = summary.get("ALL", {}).get("speed_ratio")

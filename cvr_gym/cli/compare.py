@@ -11,7 +11,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agent", default="heuristic", help="agent spec (default heuristic)")
     p.add_argument("--suite", default="corpus", help="suite with scripts and video files (default corpus)")
     p.add_argument("--split", default="test", help="split, or 'all' (default test)")
-    p.add_argument("--episodes", type=int, default=None, help="number of tasks, in suite order (default: all)")
+    p.add_argument("--episodes", type=int, default=None, help="number of tasks, spread over the families in a seeded order as eval does "
+                                                                "(default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed for both envs and the agent")
     p.add_argument("--mode", choices=["paired", "replay"], default="paired",
                    help="paired: the agent plays in each world; replay: the sim episode's actions are "

@@ -20,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--agent", default="single-pass",
                    help="agent spec: random, single-pass[:FRAMES], oracle, heuristic, checkpoint:PATH, llm:MODEL "
                         "(default single-pass)")
-    p.add_argument("--suite", default="default", help="bundled suite name or JSONL path (default: default)")
+    p.add_argument("--suite", default=None,
+                   help="bundled suite name or JSONL path (default: default for CVRSim-v0, corpus for CVRReal-v0, "
+                        "whose tasks need video files)")
     p.add_argument("--split", default="test", help="train, val, test or all (default test)")
     p.add_argument("--episodes", type=int, default=None,
                    help="number of episodes (default: one per task; more wrap around the split)")
@@ -31,6 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="episodes run at a time through a Gymnasium vector env (default 1: no vector env)")
     p.add_argument("--vector", choices=("async", "sync"), default="async",
                    help="vector env kind when --num-envs > 1 (default async)")
+    p.add_argument("--ray", metavar="ADDRESS", default=None,
+                   help="run the episodes on Ray actors: a cluster address (auto, ray://HOST:10001) or 'local' "
+                        "(needs cvr-gym[ray]); same records as a local run")
+    p.add_argument("--workers", type=int, default=None,
+                   help="Ray actors with --ray, one episode at a time each (default: --num-envs)")
     p.add_argument("--resume", action="store_true", help="keep the episodes already in --out and run the rest")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     p.add_argument("--render", choices=("ansi",), default=None, help="print each episode's transcript")
@@ -63,21 +70,36 @@ def parse_env_args(items: list[str]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cvr_gym.evaluation.results import ResultsWriter, read_results, record_key
+    from cvr_gym.evaluation.results import ResultsFileBusy, ResultsWriter, read_results, record_key
     from cvr_gym.evaluation.runner import EvalConfig, plan
     from cvr_gym.evaluation.summary import console, summarise, summary_table
 
     if args.resume and not args.out:
         print("error: --resume needs --out", file=sys.stderr)
         return 2
-    if args.num_envs < 1 or (args.episodes is not None and args.episodes < 0):
-        print("error: --num-envs must be at least 1 and --episodes non-negative", file=sys.stderr)
+    if args.suite is None:  # a suite the env can run: the real env needs a video file per video
+        args.suite = "corpus" if args.env.startswith("CVRReal") else "default"
+        print(f"note: --suite not given; using {args.suite!r}"
+              + (" (CVRReal-v0 needs video files; the 'default' suite has none)" if args.suite == "corpus" else ""),
+              file=sys.stderr)
+    if args.num_envs < 1 or (args.episodes is not None and args.episodes < 0) or (args.workers or 1) < 1:
+        print("error: --num-envs and --workers must be at least 1 and --episodes non-negative", file=sys.stderr)
         return 2
+    if args.workers is not None and not args.ray:
+        print("error: --workers needs --ray (use --num-envs for local vector envs)", file=sys.stderr)
+        return 2
+    if args.ray:
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            print("error: --ray needs Ray: pip install 'cvr-gym[ray]'", file=sys.stderr)
+            return 2
     try:
         config = EvalConfig(
             env_id=args.env, agent=args.agent, suite=args.suite,
             split=None if args.split in ("all", "none", "") else args.split,
-            episodes=args.episodes, seed=args.seed, num_envs=args.num_envs, vector_mode=args.vector,
+            episodes=args.episodes, seed=args.seed, num_envs=args.workers or args.num_envs,
+            vector_mode="ray" if args.ray else args.vector, ray_address=args.ray,
             env_args=parse_env_args(args.env_arg), render_mode=args.render,
             keep_observations=not args.no_observations)
         episodes = plan(config)
@@ -98,7 +120,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {args.out} holds results of other runs {sorted(map(str, other))}; "
                   f"use another --out", file=sys.stderr)
             return 2
-    writer = ResultsWriter(args.out, resume=args.resume) if args.out else None
+    try:
+        writer = ResultsWriter(args.out, resume=args.resume) if args.out else None
+    except ResultsFileBusy as err:  # two runs on one --out would lose records
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     records: list[dict[str, Any]] = []
     try:
         if writer is not None and writer.existing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from rich.console import Console
@@ -120,8 +121,9 @@ def _run_crossvid(args: argparse.Namespace) -> int:
     from cvr_gym.importers.media import MediaLocator
 
     console = Console(stderr=True)
-    root = Path(args.output).resolve().parent
-    videos = Path(args.videos) if args.videos else root / "videos"
+    # Paths as written, not resolved: a videos/ folder linked into the output's folder is inside it.
+    root = Path(os.path.abspath(args.output)).parent
+    videos = Path(os.path.abspath(args.videos)) if args.videos else root / "videos"
     uav = Path(args.uav) if args.uav else videos.parent / "uav"
     locator = MediaLocator(root)
     if not locator.inside(videos):
@@ -134,7 +136,7 @@ def _run_crossvid(args: argparse.Namespace) -> int:
     if args.uav_fps <= 0:
         console.print("[red]error:[/red] --uav-fps must be positive")
         return 2
-    options = CrossVidOptions(data_root=root, videos_dir=videos.resolve(), uav_dir=uav.resolve(), task=args.task,
+    options = CrossVidOptions(data_root=root, videos_dir=videos, uav_dir=Path(os.path.abspath(uav)), task=args.task,
                               default_duration=args.default_duration, uav_fps=args.uav_fps,
                               license=args.license or LICENSE)
     try:

@@ -46,14 +46,25 @@ def _video_ids(text: str) -> frozenset[str]:
     return frozenset(ids)
 
 
+# "A uses a wok; B fries the egg": a bare capital letter opening a clause names a video. "A" is
+# also an article, so it counts only when a bare "B" does too somewhere in the text.
+_BARE = re.compile(r"^\s*(?:in\s+)?([A-D])\b(?=\s*[a-z:(])")
+
+
 def clauses(text: str) -> list[Clause]:
     """``text`` cut into clauses with their words, videos (inherited when unnamed) and polarity."""
     out: list[Clause] = []
     current: frozenset[str] = frozenset()
-    for part in _CLAUSE_BREAK.split(text):
+    parts = _CLAUSE_BREAK.split(text)
+    bare_b = any((m := _BARE.match(p)) and m.group(1) == "B" for p in parts)
+    for part in parts:
         if not part.strip():
             continue
         named = _video_ids(part)
+        bare = _BARE.match(part)
+        if not named and bare and (bare.group(1) != "A" or bare_b):
+            named = frozenset({_LETTER[bare.group(1).lower()]})
+            part = part[bare.end():]
         if named:
             current = named
         tokens = _TOKEN.findall(_VIDEO.sub(" ", part.lower()))

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from cvr_gym.core.actions import ARGS_BY_TOOL, TOOL_NAMES, AnswerArgs, ListenArgs, ObserveArgs, ToolCall
 from cvr_gym.core.clock import looks_like_clock, parse_seconds
-from cvr_gym.core.jsonscan import strip_comments, top_level_objects
+from cvr_gym.core.jsonscan import NumberTooLong, loads as _json_loads, strip_comments, top_level_objects
 
 MAX_ACTION_CHARS = 50_000
 MAX_CALLS_PER_ACTION = 16
@@ -84,6 +84,8 @@ def parse_action(action: Any) -> list[ToolCall]:
         calls = _parse(action, depth=0)
     except RecursionError:  # json.loads on "[[[[..." overflows before our own depth check
         raise ActionParseError("the action is nested too deeply") from None
+    except NumberTooLong as err:
+        raise ActionParseError(str(err)) from None
     if not calls:
         raise ActionParseError("the action holds no tool call")
     if len(calls) > MAX_CALLS_PER_ACTION:
@@ -106,9 +108,13 @@ def _parse(action: Any, depth: int) -> list[ToolCall]:
     if isinstance(action, Mapping):
         return _parse_mapping(action, depth)
     if isinstance(action, (list, tuple)):
+        if len(action) > MAX_CALLS_PER_ACTION:  # refuse before building any of them
+            raise ActionParseError(f"at most {MAX_CALLS_PER_ACTION} tool calls per action, got a list of {len(action)}")
         calls: list[ToolCall] = []
         for item in action:
             calls.extend(_parse(item, depth + 1))
+            if len(calls) > MAX_CALLS_PER_ACTION:
+                raise ActionParseError(f"at most {MAX_CALLS_PER_ACTION} tool calls per action")
         return calls
     raise ActionParseError(
         f"cannot read a tool call from a {type(action).__name__}; send JSON text, a dict or a ToolCall"
@@ -126,7 +132,7 @@ def _parse_text(text: str, depth: int) -> list[ToolCall]:
         if fast is not None:
             return [fast]
         try:
-            return _parse(json.loads(stripped), depth + 1)
+            return _parse(_json_loads(stripped), depth + 1)
         except json.JSONDecodeError:
             pass  # maybe JSON followed by prose, comments or a second object: read on below
     answer = _ANSWER_TAG.search(text)
@@ -196,7 +202,7 @@ def _fast_call(text: str) -> ToolCall | None:
 
 def _load_json(body: str, where: str) -> Any:
     try:
-        return json.loads(body.strip())
+        return _json_loads(body.strip())
     except json.JSONDecodeError as err:
         raise ActionParseError(f"the {where} is not valid JSON: {err.msg} at character {err.pos}") from None
 
@@ -204,13 +210,13 @@ def _load_json(body: str, where: str) -> Any:
 def _load_values(body: str, where: str) -> list[Any]:
     """The JSON value(s) of a block: plain JSON, JSON with comments, or several objects."""
     try:
-        return [json.loads(body.strip())]
+        return [_json_loads(body.strip())]
     except json.JSONDecodeError as err:
         first_error = err
     cleaned, removed = strip_comments(body)
     if removed:
         try:
-            value = json.loads(cleaned.strip())
+            value = _json_loads(cleaned.strip())
             _note(NOTE_COMMENTS)
             return [value]
         except json.JSONDecodeError:

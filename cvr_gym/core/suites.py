@@ -119,10 +119,16 @@ def escaping_paths(tasks: Iterable[Task], root: Path) -> list[str]:
 
 
 def resolve_inside(root: Path, relative: str) -> Path:
-    root = root.resolve()
-    candidate = (root / relative).resolve()
-    if candidate != root and root not in candidate.parents:
-        raise ValueError(f"path {relative!r} leaves the data root {root}")
+    """``root/relative`` if it stays inside ``root`` as written (no ``..`` out, not absolute).
+
+    The check is on the path as written, not on where symlinks lead: task files cannot name
+    anything outside the root, while a folder the user linked into the root (a ``videos``
+    symlink to a big disk) works.
+    """
+    base = Path(os.path.normpath(os.path.abspath(root)))
+    candidate = Path(os.path.normpath(base / relative))
+    if candidate != base and base not in candidate.parents:
+        raise ValueError(f"path {relative!r} leaves the data root {base}")
     return candidate
 
 

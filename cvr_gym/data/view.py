@@ -75,7 +75,7 @@ class TaskView:
         return cls(
             question=str(task.get("question", "")), options=tuple(task.get("options") or ()),
             answer_type=str(task.get("answer_type") or ctx.get("answer_type") or "single"),
-            family=info.get("family"), answer_video=task.get("answer_video"),
+            family=info.get("family"), answer_video=task.get("answer_video") or None,  # the env sends 0 for none
             durations=durations, has_audio=has_audio, task_id=info.get("task_id"),
         )
 

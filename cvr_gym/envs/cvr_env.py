@@ -23,6 +23,8 @@ from cvr_gym.core.suites import Suite, load_suite
 from cvr_gym.core.tasks import Task
 from cvr_gym.core.tools import system_prompt, tool_schemas
 from cvr_gym.core.windows import resolve_call
+from cvr_gym.core.presets import (agentcvr_prompt, agentcvr_system_prompt, eva_prompt, eva_system_prompt,
+                                  fit_call)
 from cvr_gym.envs.perceiver import PerceptionError, Perceiver
 
 InvalidActionPolicy = Literal["feedback", "terminate", "retry"]
@@ -83,7 +85,8 @@ class CVREnv(gym.Env[str, Any]):
 
     - Termination: the agent calls ``answer`` (``info["termination_reason"] == "answer"``), or an
       invalid action under ``invalid_action="terminate"`` (``"invalid_action"``).
-    - Truncation: ``max_steps`` steps taken (``"max_steps"``), or ``observe`` called when the frame
+    - Truncation: ``max_steps`` steps taken (``"max_steps"``; ``gym.make(..., max_episode_steps=n)``
+      lowers ``max_steps`` to ``n`` and the prompt says so), or ``observe`` called when the frame
       budget is spent (``"frame_budget"``).
 
     ## Info
@@ -91,7 +94,12 @@ class CVREnv(gym.Env[str, Any]):
     ``task_id``, ``family``, ``step``, ``tool_calls`` (the parsed calls as dicts), ``parse_error``,
     ``call_costs`` (frames, visual tokens, audio seconds, modelled latency per call), ``totals``
     (running sums), ``reward_components``, ``episode_reward_components``, ``termination_reason``,
-    ``score`` (at ``answer``), ``evidence`` (the records returned this step) and
+    ``score`` (the answer's score at ``answer``, 0.0 on every other step: info keeps the
+    same keys and types every step, so vector envs can stack it), ``evidence`` (the records
+    returned this step), ``looks`` (where this step looked: per observe target the video, clamped
+    window and sampled frame ``times``, plus ``decoded_times`` and optional ``thumbnails`` from
+    perceivers that decode frames; per listen the video and window; ``call`` is the call's
+    position in the action) and
     ``action_context`` (video count, durations, answer type: pass it to
     ``action_space.sample(mask=...)`` for calls that fit the task). The reset info also holds
     ``task``: the question, options, answer type and videos as structured data for programmatic
@@ -110,6 +118,12 @@ class CVREnv(gym.Env[str, Any]):
     - ``max_frames_per_target``, ``max_targets``, ``max_videos``, ``max_duration``: action bounds.
     - ``max_frames_per_call``: frames one observe may ask for over all its targets (AgentCVR's
       prompts allow 128); ``None`` for no limit beyond the per-target one.
+    - ``max_visual_tokens_per_call``: a larger observe is shrunk to fit (frames and resize
+      together, as EVA does); ``None`` for no cap.
+    - ``prompt_style``: ``"cvr_gym"`` (default), ``"agentcvr"`` (AgentCVR's JSON user payload and
+      action format) or ``"eva"`` (EVA's ``Video Length`` prompt, frame_select and ``<answer>``).
+      ``preset="agentcvr"|"eva"`` in ``gym.make`` sets this with the upstream limits
+      (:mod:`cvr_gym.core.presets`).
     - ``max_evidence_per_target``: evidence lines returned per observe target or listen (default 12).
     - ``reward``: :class:`RewardConfig` or a dict of weights.
     - ``scoring``: :class:`~cvr_gym.core.scoring.ScoringConfig` (partial credit, Kendall tau, ...),
@@ -145,6 +159,8 @@ class CVREnv(gym.Env[str, Any]):
         reward: RewardConfig | dict | None = None,
         scoring: ScoringConfig | str | dict | None = None,
         cost_model: CostModel | None = None,
+        max_visual_tokens_per_call: int | None = None,
+        prompt_style: str = "cvr_gym",
         invalid_action: InvalidActionPolicy = "feedback",
         max_retries: int = 2,
         render_mode: str | None = None,
@@ -165,9 +181,16 @@ class CVREnv(gym.Env[str, Any]):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
         if max_steps < 1 or frame_budget < 1:
             raise ValueError("max_steps and frame_budget must be positive")
+        if isinstance(max_evidence_per_target, bool) or not isinstance(max_evidence_per_target, (int, np.integer)) \
+                or max_evidence_per_target < 1:
+            raise ValueError(f"max_evidence_per_target must be a positive int, got {max_evidence_per_target!r}")
         self.perceiver: Perceiver = perceiver if perceiver is not None else ScriptPerceiver()
-        self.max_steps = int(max_steps)
+        self.max_steps = self._configured_max_steps = int(max_steps)
         self.max_frames_per_call = None if max_frames_per_call is None else int(max_frames_per_call)
+        self.max_visual_tokens_per_call = None if max_visual_tokens_per_call is None else int(max_visual_tokens_per_call)
+        if prompt_style not in PROMPT_STYLES:
+            raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, got {prompt_style!r}")
+        self.prompt_style = prompt_style
         self.frame_budget = int(frame_budget)
         self.max_evidence_per_target = int(max_evidence_per_target)
         self.reward_config = RewardConfig.from_any(reward)
@@ -182,13 +205,26 @@ class CVREnv(gym.Env[str, Any]):
                                           max_frames_per_target=max_frames_per_target, max_targets=max_targets)
         self.observation_space = UnicodeText(OBS_MAX_CHARS)
         self.tools = tool_schemas(self.action_space)
-        self.system_prompt = system_prompt(self.action_space, max_steps=self.max_steps,
-                                           frame_budget=self.frame_budget)
+        self.system_prompt = self._system_prompt()
         self.task: Task | None = None
         self._done = True
         self._transcript: list[str] = []
         #: The last step's tool results (call, evidence, notes, cost), for multi-agent memory.
         self.last_results: list[ToolResult] = []
+
+    def limit_steps(self, limit: int) -> None:
+        """Lower the step limit to ``limit`` (the ``TimeLimit`` around the env); from the next reset
+        the prompt, status line and ``termination_reason`` state it."""
+        self.max_steps = max(1, min(self._configured_max_steps, int(limit)))
+        self.system_prompt = self._system_prompt()
+
+    def _system_prompt(self) -> str:
+        if self.prompt_style == "agentcvr":
+            return agentcvr_system_prompt(self.max_steps,
+                                          self.max_frames_per_call or self.action_space.max_frames_per_target)
+        if self.prompt_style == "eva":
+            return eva_system_prompt(self.max_steps)
+        return system_prompt(self.action_space, max_steps=self.max_steps, frame_budget=self.frame_budget)
 
     # -- episode start ------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
@@ -219,6 +255,7 @@ class CVREnv(gym.Env[str, Any]):
         self._retries_left = self.max_retries if self.invalid_action == "retry" else 0
         self._frame_times: dict[int, list[np.ndarray]] = {}
         self._listened: list[tuple[int, float, float]] = []
+        self._looks: list[dict[str, Any]] = []
         self._done = False
         self._action_context = {
             "num_videos": task.num_videos,
@@ -227,13 +264,20 @@ class CVREnv(gym.Env[str, Any]):
             "answer_type": task.answer_type,
             "num_options": len(task.options),
         }
-        obs = format_prompt(task, self.max_steps, self.frame_budget)
+        if self.prompt_style == "agentcvr":
+            obs = agentcvr_prompt(task)
+        elif self.prompt_style == "eva":
+            obs = eva_prompt(task)
+        else:
+            obs = format_prompt(task, self.max_steps, self.frame_budget)
         self._transcript = [obs]
         self.last_results = []
         info = {"task_id": task.id, "family": task.family, "step": 0, "group_id": group_id,
                 "action_context": self._context(), "totals": self._totals.to_dict(),
                 "task": {"question": task.question, "options": list(task.options),
-                         "answer_type": task.answer_type, "answer_video": task.answer_video,
+                         "answer_type": task.answer_type,
+                         # 0: the answer names no video (a stable int type for vector-env info stacking)
+                         "answer_video": task.answer_video or 0,
                          "videos": [{"index": v.index, "duration": v.duration, "fps": v.fps,
                                      "has_audio": v.has_audio} for v in task.videos]}}
         if self.privileged_info:
@@ -249,6 +293,10 @@ class CVREnv(gym.Env[str, Any]):
             resolved = [resolve_call(c, self.task) for c in calls]
             calls = [c for c, _ in resolved]
             parse_notes += [n for _, notes in resolved for n in notes]
+            if self.max_visual_tokens_per_call is not None:
+                fitted = [fit_call(c, self.cost_model.tokens_per_frame, self.max_visual_tokens_per_call) for c in calls]
+                calls = [c for c, _ in fitted]
+                parse_notes += [n for _, notes in fitted for n in notes]
             problems = [p for c in calls for p in self.action_space.violations(c)]
             if self.max_frames_per_call is not None:
                 problems += [f"observe asks for {c.frames} frames; at most {self.max_frames_per_call} per call"
@@ -259,13 +307,15 @@ class CVREnv(gym.Env[str, Any]):
             return self._invalid(str(err))
 
         self._totals.steps += 1
+        self._looks = []
         results: list[ToolResult] = []
-        score = None
+        score = 0.0  # a float on every step, so vector envs can stack info (0.0 until answered)
         outcome = grounding = 0.0
         reason = None
         frames_before = self._totals.frames
         tokens_before = self._totals.visual_tokens
         for n, call in enumerate(calls):
+            self._call_position = n
             if call.name == "answer":
                 result = score_answer(self.task, call.arguments.answer, self.scoring)
                 score = outcome = result.score
@@ -304,6 +354,7 @@ class CVREnv(gym.Env[str, Any]):
 
     def _invalid(self, error: str) -> tuple[str, float, bool, bool, dict]:
         self._totals.invalid_actions += 1
+        self._looks = []
         if self._retries_left > 0:
             self._retries_left -= 1
             components = self.reward_config.weigh()
@@ -323,7 +374,7 @@ class CVREnv(gym.Env[str, Any]):
 
     def _finish(self, obs: str, components: dict[str, float], terminated: bool, truncated: bool,
                 reason: str | None, calls: Sequence[ToolCall] = (),
-                results: Sequence[ToolResult] = (), score: float | None = None,
+                results: Sequence[ToolResult] = (), score: float = 0.0,
                 parse_error: str | None = None) -> tuple[str, float, bool, bool, dict]:
         if len(obs) > OBS_MAX_CHARS:
             obs = obs[: OBS_MAX_CHARS - 20] + "\n[... cut ...]"
@@ -345,8 +396,9 @@ class CVREnv(gym.Env[str, Any]):
             "reward_components": components,
             "episode_reward_components": dict(self._episode_components),
             "termination_reason": reason,
-            "score": score,
+            "score": float(score),
             "evidence": [ev for r in results for ev in r.evidence],
+            "looks": self._looks,
             "action_context": self._context(),
         }
         if self.render_mode == "ansi" and self._done:
@@ -397,6 +449,9 @@ class CVREnv(gym.Env[str, Any]):
             header += f", resized x{resize:g}"
         if focus:
             header += f', focus "{_short(focus, 60)}"'
+        look = {"tool": "observe", "call": self._call_position, "video": video.index, "start": start, "end": end,
+                "times": times.tolist()}
+        self._looks.append(look)
         try:
             if resize is not None and resize != 1.0 and getattr(self.perceiver, "supports_resize", False):
                 evidence = self.perceiver.observe(task, video.index, times, focus, self._episode_rng, resize=resize)
@@ -404,6 +459,7 @@ class CVREnv(gym.Env[str, Any]):
                 evidence = self.perceiver.observe(task, video.index, times, focus, self._episode_rng)
         except PerceptionError as err:
             return ToolResult(call, header, notes=notes, error=f"the visual agent failed: {err}"), frames
+        look.update(getattr(self.perceiver, "last_frames", None) or {})  # decoded times, thumbnails
         kept, dropped = rank_by_focus(evidence, focus, self.max_evidence_per_target)
         if dropped:
             notes.append(f"{dropped} more item(s) not shown; narrow the window or the focus")
@@ -430,6 +486,7 @@ class CVREnv(gym.Env[str, Any]):
         cost = self._charge_listen(end - start)
         if self.reward_config.grounding:
             self._listened.append((video.index, start, end))
+        self._looks.append({"tool": "listen", "call": self._call_position, "video": video.index, "start": start, "end": end})
         try:
             evidence = self.perceiver.listen(self.task, video.index, start, end, args.focus, self._episode_rng)
         except PerceptionError as err:
@@ -469,6 +526,7 @@ class CVREnv(gym.Env[str, Any]):
 
 
 RESET_OPTIONS = ("task_id", "task_index", "group_id")
+PROMPT_STYLES = ("cvr_gym", "agentcvr", "eva")
 
 
 def _check_options(options: Any) -> dict[str, Any]:

@@ -112,7 +112,7 @@ class PerceptionCache:
 
     def __init__(self, max_results: int = 1024, max_frame_mb: float = 96.0):
         self.results = LRUCache(max_results)
-        self.frames = LRUCache(max_frame_mb * 2**20, weigh=lambda a: a.nbytes)
+        self.frames = LRUCache(max_frame_mb * 2**20, weigh=lambda entry: entry[0].nbytes)  # (frame, time)
 
     def clear(self) -> None:
         self.results.clear()
@@ -155,8 +155,13 @@ class VideoPerceiver:
         max_open_files: containers kept open at once (LRU); all are closed by :meth:`close`.
         seek_gap: sampled times further apart than this many seconds are decoded after separate
             seeks instead of decoding the frames in between.
+        thumbnails: longest side in pixels of a PNG thumbnail of every decoded frame, kept for
+            episode viewers (0, the default: none, so results files stay small).
 
     ``stats`` holds :class:`PerceiverStats` (calls, cache hits, decode and perception seconds).
+    After each ``observe``, ``last_frames`` holds ``{"decoded_times": [...]}`` (the times of the
+    frames actually decoded, which the env copies into ``info["looks"]``) and, with
+    ``thumbnails``, ``"thumbnails"`` (PNG data URIs); ``None`` when the call failed.
     """
 
     name = "video"
@@ -165,7 +170,9 @@ class VideoPerceiver:
                  visual_options: dict[str, Any] | None = None, audio_options: dict[str, Any] | None = None,
                  max_side: int = 640, cache: str | PerceptionCache = "shared", cache_size: int = 1024,
                  frame_cache_mb: float = 96.0, retries: int = 1, retry_delay: float = 0.0,
-                 max_open_files: int = 8, seek_gap: float = 2.0):
+                 max_open_files: int = 8, seek_gap: float = 2.0, thumbnails: int = 0):
+        self.thumbnails = int(thumbnails)
+        self.last_frames: dict[str, list] | None = None
         self.visual = visual_backend(visual, visual_options)
         self.audio = audio_backend(audio, audio_options)
         self.max_side = int(max_side)
@@ -189,6 +196,7 @@ class VideoPerceiver:
         self._audio_key = getattr(self.audio, "cache_key", None) or f"{self.audio.name}#{tag}"
         self._task: Task | None = None
         self._files: dict[int, tuple[Path, str]] = {}
+        self._offsets: dict[int, float] = {}  # clip begin per video: agent times + offset = file times
 
     # -- reset --------------------------------------------------------------------------------
     def load_task(self, task: Task, suite: Suite) -> None:
@@ -202,19 +210,24 @@ class VideoPerceiver:
                 path = suite.resolve_path(v.path)
             except ValueError as err:
                 raise MediaError(v.path, f"{err} ({where})") from None
+            if path.is_dir():  # an image sequence: its frame rate is the task's
+                self._readers.sequence_fps[str(path)] = v.fps
             try:
                 info, end = self._validate(path)
             except MediaError as err:
                 raise MediaError(path, f"{err.problem} ({where})") from None
-            if v.duration > end + DURATION_TOLERANCE + (1.0 / info.fps if info.fps else 0.04):
-                raise MediaError(path, f"the task declares {v.duration:g} s but frames decode only up to "
+            begin = v.clip[0] if v.clip else 0.0
+            if begin + v.duration > end + DURATION_TOLERANCE + (1.0 / info.fps if info.fps else 0.04):
+                raise MediaError(path, f"the task declares {begin + v.duration:g} s but frames decode only up to "
                                        f"{end:.2f} s (a truncated or shorter file) ({where})")
             files[v.index] = (path, v.path)
         self._task, self._files = task, files
+        self._offsets = {v.index: v.clip[0] for v in task.videos if v.clip}
 
     def _validate(self, path: Path) -> tuple[MediaInfo, float]:
-        check_file(path)
-        key = file_key(path)
+        if not path.is_dir():
+            check_file(path)
+        key = file_key(path) + ((self._readers.sequence_fps.get(str(path)),) if path.is_dir() else ())
         if key in _VALID:
             return _VALID[key]
         reader = self._readers.get(path)
@@ -242,39 +255,48 @@ class VideoPerceiver:
     def observe(self, task: Task, video: int, times: np.ndarray, focus: str,
                 rng: np.random.Generator, resize: float = 1.0) -> list[Evidence]:
         self.stats.observe_calls += 1
+        self.last_frames = None
         path, shown = self._file(task, video)
-        times_list = [float(t) for t in np.asarray(times, dtype=np.float64).ravel()]
+        off = self._offsets.get(video, 0.0)
+        times_list = [float(t) + off for t in np.asarray(times, dtype=np.float64).ravel()]
         fkey = self._key(path, shown)
         focus_key = focus if getattr(self.visual, "uses_focus", True) else None
         rkey = ("observe", fkey, tuple(round(t, 4) for t in times_list), self._visual_key, focus_key, self.max_side,
-                float(resize))
+                float(resize), self.thumbnails, off)
         cached = self.cache.results.get(rkey)
         if cached is not None:
             self.stats.cache_hits += 1
-            return _copies(cached, video)
-        frames = self._frames(path, shown, fkey, times_list)
+            merged, self.last_frames = cached
+            return _copies(merged, video, -off)
+        frames, decoded_times = self._frames(path, shown, fkey, times_list)
         if resize != 1.0:
             frames = [scale_frame(f, resize) for f in frames]
+        details: dict[str, list] = {"decoded_times": [t - off for t in decoded_times]}
+        if self.thumbnails > 0:  # of the frames the visual backend sees
+            details["thumbnails"] = [png_thumbnail(f, self.thumbnails) for f in frames]
         per_frame = self._call(self.visual, "describe", frames, times_list, focus)
         if not isinstance(per_frame, (list, tuple)) or len(per_frame) != len(frames):
             self.stats.failures += 1
             raise PerceptionError(f"the {self.visual.name} visual backend returned "
                                   f"{_count(per_frame)} results for {len(frames)} frames")
         merged = merge_frames([_checked(r, self.visual.name) for r in per_frame], times_list)
-        self.cache.results.put(rkey, merged)
-        return _copies(merged, video)
+        self.cache.results.put(rkey, (merged, details))
+        self.last_frames = details
+        return _copies(merged, video, -off)
 
     def listen(self, task: Task, video: int, start: float, end: float, focus: str,
                rng: np.random.Generator) -> list[Evidence]:
         self.stats.listen_calls += 1
         path, shown = self._file(task, video)
+        off = self._offsets.get(video, 0.0)
+        start, end = float(start) + off, float(end) + off
         fkey = self._key(path, shown)
         focus_key = focus if getattr(self.audio, "uses_focus", True) else None
         rkey = ("listen", fkey, round(float(start), 3), round(float(end), 3), self._audio_key, focus_key)
         cached = self.cache.results.get(rkey)
         if cached is not None:
             self.stats.cache_hits += 1
-            return _copies(cached, video)
+            return _copies(cached, video, -off)
         t0 = time.perf_counter()
         try:
             reader = self._readers.get(path)
@@ -292,7 +314,7 @@ class VideoPerceiver:
                 s, e = max(float(start), ev.start), min(float(end), ev.end)
                 records.append(Evidence(0, s, max(s, e), ev.kind, ev.content, dict(ev.attributes), ev.confidence))
         self.cache.results.put(rkey, records)
-        return _copies(records, video)
+        return _copies(records, video, -off)
 
     # -- helpers ------------------------------------------------------------------------------
     def _file(self, task: Task | None, video: int) -> tuple[Path, str]:
@@ -303,14 +325,16 @@ class VideoPerceiver:
         except KeyError:
             raise PerceptionError(f"there is no video {video}") from None
 
-    @staticmethod
-    def _key(path: Path, shown: str) -> tuple:
+    def _key(self, path: Path, shown: str) -> tuple:
         try:
+            if path.is_dir():  # frames of a folder depend on the fps it is read at
+                return file_key(path) + (self._readers.sequence_fps.get(str(path)),)
             return file_key(path)
         except OSError as err:
             raise PerceptionError(f"the file of {shown} cannot be read any more ({err.strerror})") from None
 
-    def _frames(self, path: Path, shown: str, fkey: tuple, times: list[float]) -> list[np.ndarray]:
+    def _frames(self, path: Path, shown: str, fkey: tuple, times: list[float]) -> tuple[list[np.ndarray], list[float]]:
+        """The frames nearest to ``times`` and the times they were decoded at."""
         keys = [(fkey, round(t, 4), self.max_side) for t in times]
         found = {k: self.cache.frames.get(k) for k in dict.fromkeys(keys)}
         missing = [k for k, v in found.items() if v is None]
@@ -319,7 +343,7 @@ class VideoPerceiver:
             t0 = time.perf_counter()
             try:
                 reader = self._readers.get(path)
-                decoded = reader.frames_at([k[1] for k in missing])
+                decoded, decoded_times = reader.frames_and_times_at([k[1] for k in missing])
             except MediaError as err:
                 raise PerceptionError(f"could not decode {shown}: {err.problem}") from None
             finally:
@@ -329,11 +353,11 @@ class VideoPerceiver:
                 raise PerceptionError(f"{shown} has no frame at {min(reader.past_end_times):.2f} s: "
                                       f"its frames end near {reader.decodable_end():.2f} s")
             self.stats.frames_decoded += len(missing)
-            for k, frame in zip(missing, decoded):
+            for k, frame, t in zip(missing, decoded, decoded_times):
                 frame.flags.writeable = False  # shared through the cache: nobody may edit it
-                found[k] = frame
-                self.cache.frames.put(k, frame)
-        return [found[k] for k in keys]
+                found[k] = (frame, t)
+                self.cache.frames.put(k, found[k])
+        return [found[k][0] for k in keys], [found[k][1] for k in keys]
 
     def _call(self, backend: Any, method: str, *args: Any) -> Any:
         fn = getattr(backend, method)
@@ -390,6 +414,20 @@ def merge_frames(per_frame: list[list[Evidence]], times: list[float]) -> list[Ev
     return out
 
 
+def png_thumbnail(frame: np.ndarray, max_side: int) -> str:
+    """A small PNG of an RGB frame as a ``data:`` URI (longest side ``max_side`` pixels)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    image = Image.fromarray(np.asarray(frame))
+    image.thumbnail((max_side, max_side))
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
 def _checked(records: Any, backend: str) -> list[Evidence]:
     if not isinstance(records, (list, tuple)):
         raise PerceptionError(f"the {backend} backend returned {type(records).__name__}, not a list of Evidence")
@@ -399,8 +437,9 @@ def _checked(records: Any, backend: str) -> list[Evidence]:
     return list(records)
 
 
-def _copies(records: list[Evidence], video: int) -> list[Evidence]:
-    return [Evidence(video, ev.start, ev.end, ev.kind, ev.content, dict(ev.attributes), ev.confidence)
+def _copies(records: list[Evidence], video: int, shift: float = 0.0) -> list[Evidence]:
+    """Copies for one video; ``shift`` turns file times into clip times."""
+    return [Evidence(video, ev.start + shift, ev.end + shift, ev.kind, ev.content, dict(ev.attributes), ev.confidence)
             for ev in records]
 
 

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from cvr_gym.evaluation.episodes import EpisodeSpec
+from cvr_gym.evaluation.trace import step_trace
 
 COST_KEYS = ("frames", "visual_tokens", "audio_seconds", "latency_s", "tool_calls", "steps", "invalid_actions")
 
@@ -41,10 +42,12 @@ class EpisodeRecorder:
         env_id: the env id (``"CVRSim-v0"``).
         obs: the reset observation (the prompt).
         keep_observations: store every observation text in the record (default True).
+        context: extra fields for the record (the run's ``suite`` and ``split``, so viewers can
+            find the task's gold answer and evidence spans).
     """
 
     def __init__(self, spec: EpisodeSpec, agent_spec: str, agent_name: str, env_id: str, obs: str,
-                 keep_observations: bool = True):
+                 keep_observations: bool = True, context: dict[str, Any] | None = None):
         self.spec = spec
         self.agent_spec = agent_spec
         self.agent_name = agent_name
@@ -55,6 +58,8 @@ class EpisodeRecorder:
         self.parse_errors: list[str | None] = []
         self.observations: list[str] = [obs] if keep_observations else []
         self.rewards: list[float] = []
+        self.steps: list[dict[str, Any]] = []
+        self.context = dict(context or {})
         self.started = time.perf_counter()
         self.error: str | None = None
         self.transcript: str | None = None
@@ -66,6 +71,7 @@ class EpisodeRecorder:
         if self.keep_observations:
             self.observations.append(obs)
         self.rewards.append(float(reward))
+        self.steps.append({"reward": round(float(reward), 6), **step_trace(info)})
 
     def finish(self, info: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
         """The record, from the last step's info (``reason`` overrides its termination reason)."""
@@ -93,6 +99,8 @@ class EpisodeRecorder:
             "tool_calls": self.tool_calls,
             "parse_errors": self.parse_errors,
             "observations": self.observations,
+            "steps": self.steps,
+            **self.context,
         }
         if self.error:
             record["error"] = self.error

@@ -33,7 +33,9 @@ class EvalConfig:
         episodes: how many episodes (``None``: one per task of the split).
         seed: the run's seed (task order, env and agent seeds).
         num_envs: episodes run at a time; above 1 a Gymnasium vector env is used.
-        vector_mode: ``"async"`` (subprocesses) or ``"sync"`` (one process).
+        vector_mode: ``"async"`` (subprocesses), ``"sync"`` (one process) or ``"ray"`` (Ray actors,
+            see :mod:`cvr_gym.integrations.ray_vector`).
+        ray_address: the Ray cluster for ``vector_mode="ray"`` (``None`` or ``"local"``: a local Ray).
         env_args: extra keyword arguments for ``gym.make``.
         render_mode: ``"ansi"`` to collect each episode's transcript.
         keep_observations: store observation texts in the records.
@@ -46,10 +48,15 @@ class EvalConfig:
     episodes: int | None = None
     seed: int = 0
     num_envs: int = 1
-    vector_mode: Literal["async", "sync"] = "async"
+    vector_mode: Literal["async", "sync", "ray"] = "async"
+    ray_address: str | None = None
     env_args: dict[str, Any] = field(default_factory=dict)
     render_mode: str | None = None
     keep_observations: bool = True
+
+    def record_context(self) -> dict[str, Any]:
+        """Fields every record of the run carries: where its tasks come from."""
+        return {"suite": self.suite, "split": self.split}
 
     def env_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``gym.make`` (privileged info switched on for agents that need it)."""
@@ -96,7 +103,7 @@ def run_episodes(config: EvalConfig, episodes: Sequence[EpisodeSpec]) -> Iterato
     """Play ``episodes`` and yield each result as it finishes (in vector runs, not in order)."""
     if not episodes:
         return
-    if config.num_envs <= 1:
+    if config.num_envs <= 1 and config.vector_mode != "ray":
         yield from _run_sequential(config, episodes)
     else:
         yield from _run_vector(config, episodes)
@@ -112,7 +119,8 @@ def _run_sequential(config: EvalConfig, episodes: Iterable[EpisodeSpec]) -> Iter
         agent = make_agent(config.agent, config.seed, env.action_space)
         for ep in episodes:
             obs, info = env.reset(seed=ep.env_seed, options={"task_id": ep.task_id})
-            rec = EpisodeRecorder(ep, config.agent, agent.name, config.env_id, obs, config.keep_observations)
+            rec = EpisodeRecorder(ep, config.agent, agent.name, config.env_id, obs, config.keep_observations,
+                                  context=config.record_context())
             action = _first_action(agent, rec, obs, info, ep)
             while action is not _FAILED:
                 obs, reward, terminated, truncated, info = env.step(action)
@@ -179,6 +187,10 @@ def _run_vector(config: EvalConfig, episodes: Sequence[EpisodeSpec]) -> Iterator
     fns = [partial(_make_slot, config, i) for i in range(k)]
     if config.vector_mode == "sync":
         venv = SyncVectorEnv(fns, autoreset_mode=AutoresetMode.DISABLED)
+    elif config.vector_mode == "ray":
+        from cvr_gym.integrations.ray_vector import RayVectorEnv  # a leaf module: imports no cvr_gym code
+
+        venv = RayVectorEnv(fns, address=config.ray_address, autoreset_mode=AutoresetMode.DISABLED)
     else:
         # Observations are Unicode text: no shared memory (it only holds the space's charset).
         venv = AsyncVectorEnv(fns, shared_memory=False, autoreset_mode=AutoresetMode.DISABLED)
@@ -216,7 +228,7 @@ def _run_vector(config: EvalConfig, episodes: Sequence[EpisodeSpec]) -> Iterator
                     continue
                 obs_list[i], infos[i] = obs[i], unpacked[i]
                 rec = EpisodeRecorder(ep, config.agent, agents[i].name, config.env_id, obs[i],
-                                      config.keep_observations)
+                                      config.keep_observations, context=config.record_context())
                 recorders[i] = rec
                 actions[i] = _first_action(agents[i], rec, obs[i], unpacked[i], ep)
                 if actions[i] is _FAILED:

@@ -193,10 +193,14 @@ class MediaReader:
         Times after the last decodable frame (by more than one frame) get the last frame and are
         listed in :attr:`past_end_times`.
         """
+        return self.frames_and_times_at(times)[0]
+
+    def frames_and_times_at(self, times: Sequence[float]) -> tuple[list[np.ndarray], list[float]]:
+        """:meth:`frames_at` plus each decoded frame's own time (seconds from the video's start)."""
         self.past_end_times = []
         times = [max(0.0, float(t)) for t in times]
         if not times:
-            return []
+            return [], []
         order = sorted(range(len(times)), key=times.__getitem__)
         picked: list[av.VideoFrame | None] = [None] * len(times)
         group = [order[0]]
@@ -210,7 +214,8 @@ class MediaReader:
         for f in picked:
             if id(f) not in arrays:
                 arrays[id(f)] = self._to_rgb(f)
-        return [arrays[id(f)] for f in picked]
+        decoded = [t if f.time is None else max(0.0, float(f.time) - self._offset) for f, t in zip(picked, times)]
+        return [arrays[id(f)] for f in picked], decoded
 
     def _pick_group(self, group: list[int], times: list[float], picked: list) -> None:
         ts = [times[i] for i in group]
@@ -371,10 +376,14 @@ class ReaderCache:
         self.seek_gap = seek_gap
         self._readers: OrderedDict[str, tuple[tuple, MediaReader]] = OrderedDict()
         self._lock = threading.Lock()
+        #: frame rate of each image-sequence folder (folders carry no timing; the task says it)
+        self.sequence_fps: dict[str, float] = {}
 
     def get(self, path: str | os.PathLike) -> MediaReader:
-        check_file(path)
-        key = file_key(path)
+        folder = Path(path).is_dir()
+        if not folder:
+            check_file(path)
+        key = file_key(path) + ((self.sequence_fps.get(str(path)),) if folder else ())
         with self._lock:
             hit = self._readers.get(key[0])
             if hit is not None and hit[0] == key:
@@ -383,7 +392,12 @@ class ReaderCache:
             if hit is not None:
                 hit[1].close()
                 del self._readers[key[0]]
-            reader = MediaReader(path, max_side=self.max_side, seek_gap=self.seek_gap)
+            if folder:  # a frame folder (CrossVid's drone views)
+                from cvr_gym.perception.image_sequence import ImageSequenceReader
+
+                reader = ImageSequenceReader(path, fps=self.sequence_fps.get(str(path), 30.0), max_side=self.max_side)
+            else:
+                reader = MediaReader(path, max_side=self.max_side, seek_gap=self.seek_gap)
             self._readers[key[0]] = (key, reader)
             while len(self._readers) > self.max_open:
                 _, (_, old) = self._readers.popitem(last=False)

@@ -120,9 +120,11 @@ class GRPOTrainer:
 
     def action_groups(self) -> list[int]:
         """Group id per catalogue action for the hierarchical policy: 0 observe, 1 listen, 2 answer."""
-        from cvr_gym.wrappers.catalogue import ActionCatalogue
+        from cvr_gym.wrappers.search import catalogue_from_config
 
-        cat = ActionCatalogue(**self.catalogue_config)
+        cat = catalogue_from_config(self.catalogue_config)
+        if hasattr(cat, "action_groups"):
+            return list(cat.action_groups())
         ids = {"observe": 0, "listen": 1, "answer": 2, "answer_from_evidence": 2}
         groups = [ids[cat.entry(i).kind] for i in range(len(cat))]
         # renumber so that the ids are 0..k-1 (a catalogue without listen has no group 1)
