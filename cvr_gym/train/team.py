@@ -24,8 +24,7 @@ from cvr_gym.train.config import GRPOConfig
 from cvr_gym.train.grpo import GRPOTrainer
 from cvr_gym.train.policy import greedy_actions, obs_to_tensors, policy_from_config
 from cvr_gym.train.rollout import Episode
-from cvr_gym.wrappers.catalogue import ActionCatalogue
-from cvr_gym.wrappers.encoding import ObservationEncoder
+from cvr_gym.wrappers.search import catalogue_from_config, encoder_from_config
 
 
 @dataclass
@@ -69,15 +68,14 @@ class TeamEpisode:
     latency_s: float = 0.0
 
 
-def play_team(env: CVRTeamEnv, policy: torch.nn.Module, catalogue: ActionCatalogue, encoder_config: dict[str, Any],
+def play_team(env: CVRTeamEnv, policy: torch.nn.Module, catalogue: Any, encoders: Sequence[Any],
               options: dict[str, Any], generator: torch.Generator | None = None,
               greedy: bool = False) -> TeamEpisode:
-    """One team episode with ``policy`` on every seat (seats that act in a round share one batch)."""
+    """One team episode with ``policy`` on every seat (seats that act in a round share one batch).
+
+    ``catalogue`` and ``encoders`` (one per seat, reset here) are the policy's wrappers' pieces
+    (:func:`~cvr_gym.wrappers.search.catalogue_from_config`, ``encoder_from_config``)."""
     obs, infos = env.reset(options=options)
-    encoders: list[ObservationEncoder] = []
-    for _ in env.possible_agents:
-        shared = {"text_encoder": encoders[0].text} if encoders else {}
-        encoders.append(ObservationEncoder(**{**encoder_config, **shared}))
     seat = {a: i for i, a in enumerate(env.possible_agents)}
     vecs = {a: encoders[seat[a]].reset(obs[a], infos[a]) for a in env.possible_agents}
     episodes = {a: Episode(dict(options)) for a in env.possible_agents}
@@ -155,7 +153,8 @@ class TeamGRPOTrainer(GRPOTrainer):
                  policy_kwargs: dict[str, Any] | None = None):
         super().__init__(config, policy=policy, policy_kwargs=policy_kwargs)
         self.envs.close()  # the single-agent rollout slots are not used
-        self.catalogue = ActionCatalogue(**self.catalogue_config)
+        self.catalogue = catalogue_from_config(self.catalogue_config)
+        self.encoders = [encoder_from_config(self.encoder_config) for _ in range(config.num_agents)]
         self._team_envs: dict[str | None, CVRTeamEnv] = {}
         self._rollout_teams: list[TeamEpisode] = []
 
@@ -168,7 +167,7 @@ class TeamGRPOTrainer(GRPOTrainer):
         env = self.team_env(self.config.split)
         out, self._rollout_teams = [], []
         for group in groups:
-            teams = [play_team(env, self.policy, self.catalogue, self.encoder_config, o, generator=self.generator)
+            teams = [play_team(env, self.policy, self.catalogue, self.encoders, o, generator=self.generator)
                      for o in group]
             self._rollout_teams.extend(teams)
             out.append([e for t in teams for e in t.seats])
@@ -189,7 +188,7 @@ class TeamGRPOTrainer(GRPOTrainer):
         n_tasks = len(env.envs[0].suite)
         n = episodes if episodes is not None else (cfg.eval_episodes or n_tasks)
         gen = torch.Generator().manual_seed(int(cfg.seed) + 10_007)  # only used when not greedy: reproducible
-        teams = [play_team(env, self.policy, self.catalogue, self.encoder_config,
+        teams = [play_team(env, self.policy, self.catalogue, self.encoders,
                            {"task_index": i % n_tasks, "group_id": f"eval-{split}-{i}"}, generator=gen, greedy=greedy)
                  for i in range(n)]
         return {"kind": kind, "update": self.update_count, "split": split, **summarise_teams(teams)}
