@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from cvr_gym.compare import CompareConfig, recall_precision, summarise
+from cvr_gym.compare import CompareConfig, _spread_tasks, recall_precision, summarise
 from cvr_gym.evaluation.records import jsonable
 from cvr_gym.team.env import CVRTeamEnv
 from cvr_gym.team.play import TeamConfig, TeamFactory, _reset_agent
@@ -78,7 +78,7 @@ def run_team_comparison(config: CompareConfig, team: TeamConfig, make_team: Team
     shadow = _team_env("CVRSim-v0", config, team)
     try:
         agents = list(make_team(config.agent, team.num_agents, config.seed, sim.action_space(sim.possible_agents[0])))
-        tasks = list(sim.envs[0].suite)[: config.episodes]
+        tasks = _spread_tasks(list(sim.envs[0].suite), config.episodes, config.seed)  # as the single comparison
         episodes = []
         for task in (progress(tasks) if progress else tasks):
             sim_ep = play_team_compared(sim, agents, task.id, config.seed)
