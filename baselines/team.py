@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from baselines import reading
 from baselines.checkpoint_agent import CheckpointAgent
+from cvr_gym.data.readers import read_answer
 from baselines.heuristic import HeuristicAgent
-from baselines.registry import make_agent, parse_spec
+from cvr_gym.evaluation.registry import make_agent, parse_spec
 from cvr_gym.core.actions import ToolCall
 from cvr_gym.core.costs import CostModel
 from cvr_gym.team.memory import with_memory
@@ -64,7 +64,7 @@ class TeamHeuristicAgent(HeuristicAgent):
             jobs = self._team_plan(lambda: [ToolCall.observe_many(t, focus=self.focus)
                                             for t in _chunks(self._zoom_targets(), self.limits.max_targets)])
         if not jobs:
-            return ToolCall.answer(reading.read_answer(self.view, self.evidence, self.reader))
+            return ToolCall.answer(read_answer(self.view, self.evidence, self.reader))
         mine = _split(jobs, self.seats)[self.seat]
         if not mine:
             return None  # nothing for this seat this round: pass

@@ -149,3 +149,40 @@ def test_symlinked_videos_folder_imports_and_plays(tmp_path):
         env.close()
     with pytest.raises(ValueError, match="leaves the data root"):
         suite.resolve_path("../big_disk/videos/movie/m.mp4")  # written paths still may not leave it
+
+
+def test_agentcvr_sort_with_six_segments_plays_in_the_default_env(tmp_path):
+    # data_synthesis/generate_full_dataset_sort.py: STEP_VARIANTS = [3, 4, 5, 6]; segments in display order.
+    from pathlib import Path
+
+    from cvr_gym.importers.agentcvr import convert_record
+    from cvr_gym.importers.common import SourceRecord
+
+    segments = {str(k): {"interval": [[10 * (k - 1), 10 * k]], "detailed_timeline": [
+        {"start": 10 * (k - 1), "end": 10 * k, "visual": f"step shown as segment {k}", "caption": ""}]}
+        for k in range(1, 7)}
+    record = {"id": 3, "question": "Order the steps?", "answer": "3->1->6->2->5->4", "duration": 60,
+              "segments": segments}
+    task = convert_record(SourceRecord(record, "sort_synthesis/task_3.json", Path("sort_synthesis/task_3.json"))).task
+    assert task.num_videos == 6 and task.videos[5].clip == (50.0, 60.0)
+    env = make_sim_env(tasks=[task])
+    assert env.action_space.max_videos == 6
+    env.reset(seed=0)
+    obs, *_ = env.step({"action": "observe", "params": {"observation_targets": [{"video_index": 6}]}})
+    assert "step shown as segment 6" in obs and "0.2-9.8 s" in obs  # segment time, not the display time
+    *_, info = env.step({"action": "answer", "final_answer": "3->1->6->2->5->4"})
+    assert info["score"] == 1.0
+
+
+def test_eva_preset_prompt_names_the_resolution_in_the_real_env(tmp_path):
+    _write_video(tmp_path / "one.mp4", seconds=2.0)
+    task = {"id": "e", "family": "NC", "question": "What happens?", "options": ["a", "b"], "answer_type": "single",
+            "answer": "A", "videos": [{"index": 1, "duration": 2.0, "fps": 10, "has_audio": False, "path": "one.mp4"}]}
+    env = make_real_env(visual=Brightness(), suite=_suite(tmp_path, [task]), preset="eva",
+                        perceiver_options={"cache": "private"})
+    try:
+        obs, _ = env.reset(seed=0)
+        # eval-eva.py: f"Video Length: {int(max(video_length - 0.5, 1))} seconds. Original video resolution: {p}p. "
+        assert obs.startswith("Video Length: 1 seconds. Original video resolution: 32p. What happens?")
+    finally:
+        env.close()

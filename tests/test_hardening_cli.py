@@ -51,7 +51,7 @@ def test_report_labels_runs_and_plots_give_n_per_family(mini_suite_path, tmp_pat
 def test_compare_spreads_tasks_like_eval():
     from types import SimpleNamespace
 
-    from cvr_gym.compare import _spread_tasks
+    from cvr_gym.evaluation.compare import _spread_tasks
     from cvr_gym.evaluation.episodes import plan_episodes
 
     tasks = [SimpleNamespace(id=f"{fam}-{i}", family=fam) for fam in "ABCD" for i in range(10)]

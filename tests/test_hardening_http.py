@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from cvr_gym.envs.perceiver import PerceptionError
+from cvr_gym.perception.base import PerceptionError
 from cvr_gym.perception.http_backends import OpenAIAudioBackend, OpenAIVisualBackend
 
 

@@ -79,7 +79,7 @@ def test_parallel_api_test_real(tmp_path):
 def test_team_compare_in_both_worlds(tmp_path):
     from PIL import ImageDraw
 
-    from cvr_gym.compare import CompareConfig
+    from cvr_gym.evaluation.compare import CompareConfig
     from cvr_gym.team.compare import run_team_comparison
     from cvr_gym.team.play import TeamConfig
     from baselines.team import make_team

@@ -217,7 +217,7 @@ def _fake_comparison(suite_path: Path, tmp_path: Path) -> Path:
     import gymnasium as gym
 
     from baselines import make_agent
-    from cvr_gym.compare import _play, _strip
+    from cvr_gym.evaluation.compare import _play, _strip
 
     env = gym.make("CVRSim-v0", suite=str(suite_path), split=None, disable_env_checker=True)
     agent = make_agent("heuristic", 0, env.action_space)

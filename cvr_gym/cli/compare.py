@@ -19,6 +19,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "replayed in the real env (default paired)")
     p.add_argument("--visual", default="offline", help="visual backend of the real env: offline, hf:MODEL, openai:URL")
     p.add_argument("--audio", default="offline", help="audio backend of the real env: offline, hf:MODEL, openai:URL")
+    p.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra gym.make argument for both envs (VALUE parsed as JSON when it can be), repeatable")
+    p.add_argument("--perceived", default=None, metavar="SUITE",
+                   help="instead of playing: compare the suite's scripts with these perceived ones "
+                        "(written by cvr-gym build-scripts), per evidence kind")
     p.add_argument("--out", default="runs/compare", help="folder for compare.json and compare.png (default runs/compare)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     p.add_argument("--team", type=int, default=None, metavar="N",
@@ -41,13 +46,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from cvr_gym.compare import CompareConfig, plot_comparison, run_comparison, summary_table
+    from cvr_gym.cli.eval import parse_env_args
+    from cvr_gym.evaluation.compare import CompareConfig, plot_comparison, run_comparison, summary_table
     from cvr_gym.evaluation.summary import console
 
+    split = None if args.split == "all" else args.split
+    if args.perceived:
+        return _script_agreement(args.suite, split, args.perceived, args.json)
     config = CompareConfig(
-        agent=args.agent, suite=args.suite, split=None if args.split == "all" else args.split,
-        episodes=args.episodes, seed=args.seed, mode=args.mode,
-        real_args={"visual": args.visual, "audio": args.audio})
+        agent=args.agent, suite=args.suite, split=split, episodes=args.episodes, seed=args.seed, mode=args.mode,
+        real_args={"visual": args.visual, "audio": args.audio}, env_args=parse_env_args(args.env_arg))
     progress = lambda tasks: tqdm(tasks, desc="sim vs real", unit="task")  # noqa: E731
     if args.team:
         from baselines.team import make_team
@@ -69,4 +77,25 @@ def run(args: argparse.Namespace) -> int:
     else:
         console().print(summary_table(result["summary"], title=title))
         console().print(f"wrote {out / 'compare.json'} and {out / 'compare.png'}")
+    return 0
+
+
+def _script_agreement(suite: str, split: str | None, perceived: str, as_json: bool) -> int:
+    from rich.table import Table
+
+    from cvr_gym.core.suites import load_suite
+    from cvr_gym.evaluation.compare import script_agreement
+    from cvr_gym.evaluation.summary import console
+
+    table = script_agreement(load_suite(suite, split=split), load_suite(perceived))
+    if as_json:
+        print(json.dumps(table, indent=1))
+        return 0
+    out = Table(title=f"scripts of {suite} against perceived {perceived}")
+    for column in ("kind", "recall", "of reference items", "precision", "of perceived items"):
+        out.add_column(column, justify="left" if column == "kind" else "right")
+    for kind, row in table.items():
+        out.add_row(kind, "-" if row["recall"] is None else f"{row['recall']:.3f}", str(row["reference"]),
+                    "-" if row["precision"] is None else f"{row['precision']:.3f}", str(row["perceived"]))
+    console().print(out)
     return 0

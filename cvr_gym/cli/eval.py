@@ -18,8 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "per-family table of mean score and costs.")
     p.add_argument("--env", default="CVRSim-v0", help="env id (default CVRSim-v0)")
     p.add_argument("--agent", default="single-pass",
-                   help="agent spec: random, single-pass[:FRAMES], oracle, heuristic, checkpoint:PATH, llm:MODEL "
-                        "(default single-pass)")
+                   help="agent spec: random, single-pass[:FRAMES], oracle, heuristic, checkpoint:PATH, llm:MODEL, "
+                        "or your own module:factory (default single-pass)")
     p.add_argument("--suite", default=None,
                    help="bundled suite name or JSONL path (default: default for CVRSim-v0, corpus for CVRReal-v0, "
                         "whose tasks need video files)")
@@ -70,6 +70,7 @@ def parse_env_args(items: list[str]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cvr_gym.evaluation.registry import agent_factory
     from cvr_gym.evaluation.results import ResultsFileBusy, ResultsWriter, read_results, record_key
     from cvr_gym.evaluation.runner import EvalConfig, plan
     from cvr_gym.evaluation.summary import console, summarise, summary_table
@@ -103,8 +104,6 @@ def run(args: argparse.Namespace) -> int:
             env_args=parse_env_args(args.env_arg), render_mode=args.render,
             keep_observations=not args.no_observations)
         episodes = plan(config)
-        from baselines import agent_factory
-
         agent_factory(config.agent)  # fail early on an unknown or unavailable agent
         team = _team_config(args)
     except (ValueError, FileNotFoundError, KeyError) as err:

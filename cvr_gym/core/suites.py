@@ -1,7 +1,7 @@
 """Loading task suites: JSONL files of :class:`~cvr_gym.core.tasks.Task`, validated line by line.
 
 A suite is named either by a path to a ``.jsonl`` file or by the name of a bundled suite in the
-data directory (``envs_data/`` beside the package, or ``$CVR_GYM_DATA``). A bundled suite is a
+data directory (see :func:`data_dir`). A bundled suite is a
 folder ``NAME/`` holding ``train.jsonl``, ``val.jsonl``, ``test.jsonl`` (any subset).
 """
 
@@ -41,11 +41,17 @@ class SuiteError(ValueError):
 
 
 def data_dir() -> Path:
-    """The folder holding bundled suites and videos (``$CVR_GYM_DATA`` overrides it)."""
+    """The folder holding bundled suites and videos.
+
+    ``$CVR_GYM_DATA`` when set; else ``cvr_gym/envs_data`` inside an installed wheel; else the
+    repository's top-level ``envs_data/`` (a source checkout or an editable install).
+    """
     override = os.environ.get("CVR_GYM_DATA")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "envs_data"
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "envs_data"
+    return installed if installed.is_dir() else package.parent / "envs_data"
 
 
 def bundled_suites() -> list[str]:

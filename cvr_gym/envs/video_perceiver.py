@@ -12,17 +12,15 @@ Caching, so that the rollouts of a GRPO group (same task, often the same calls) 
 nor perceive twice: decoded frames are keyed by (file, time, size), perception results by
 (file, times or window, backend, focus); the focus is left out of the key for backends whose
 output ignores it (``uses_focus = False``). Both are bounded LRUs in a
-:class:`PerceptionCache`, by default one shared by every perceiver of the process; files are
-identified by path, modification time and size, so an edited file is never served stale.
+:class:`~cvr_gym.perception.cache.PerceptionCache`, by default one shared by every perceiver of
+the process; files are identified by path, modification time and size, so an edited file is never
+served stale.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,9 +30,10 @@ import numpy as np
 from cvr_gym.core.evidence import EVIDENCE_KINDS, Evidence
 from cvr_gym.core.suites import Suite
 from cvr_gym.core.tasks import Task
-from cvr_gym.envs.perceiver import PerceptionError
+from cvr_gym.perception.base import BackendLoadError, PerceptionError
+from cvr_gym.perception.cache import PerceptionCache, shared_cache, valid_files
 from cvr_gym.perception.decode import MediaError, MediaInfo, ReaderCache, check_file, file_key
-from cvr_gym.perception.base import BackendLoadError
+from cvr_gym.perception.merge import merge_frames
 from cvr_gym.perception.registry import audio_backend, visual_backend
 
 
@@ -61,80 +60,8 @@ class PerceiverStats:
         return {"calls": self.calls, **asdict(self)}
 
 
-class LRUCache:
-    """A thread-safe LRU map bounded by total weight (``weigh(value)``, 1 per entry by default)."""
-
-    def __init__(self, max_weight: float, weigh: Callable[[Any], float] | None = None):
-        self.max_weight = float(max_weight)
-        self._weigh = weigh or (lambda _: 1.0)
-        self._data: OrderedDict[Hashable, tuple[Any, float]] = OrderedDict()
-        self._weight = 0.0
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Any | None:
-        with self._lock:
-            hit = self._data.get(key)
-            if hit is None:
-                return None
-            self._data.move_to_end(key)
-            return hit[0]
-
-    def put(self, key: Hashable, value: Any) -> None:
-        w = float(self._weigh(value))
-        if w > self.max_weight:
-            return
-        with self._lock:
-            old = self._data.pop(key, None)
-            if old is not None:
-                self._weight -= old[1]
-            self._data[key] = (value, w)
-            self._weight += w
-            while self._weight > self.max_weight and self._data:
-                _, (_, ow) = self._data.popitem(last=False)
-                self._weight -= ow
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self._weight = 0.0
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-class PerceptionCache:
-    """Decoded frames and perception results, shareable between perceivers.
-
-    Arguments:
-        max_results: perception results kept (one per distinct call).
-        max_frame_mb: megabytes of decoded frames kept.
-    """
-
-    def __init__(self, max_results: int = 1024, max_frame_mb: float = 96.0):
-        self.results = LRUCache(max_results)
-        self.frames = LRUCache(max_frame_mb * 2**20, weigh=lambda entry: entry[0].nbytes)  # (frame, time)
-
-    def clear(self) -> None:
-        self.results.clear()
-        self.frames.clear()
-
-
-_SHARED_CACHE: PerceptionCache | None = None
-_SHARED_LOCK = threading.Lock()
-# Files that passed validation, keyed by (path, mtime, size): a group of resets checks once.
-# Values: the file's info and the time its decodable frames end.
-_VALID: dict[tuple, tuple[MediaInfo, float]] = {}
 #: A task may declare up to this many seconds (plus one frame) more than its file decodes.
 DURATION_TOLERANCE = 0.5
-
-
-def shared_cache() -> PerceptionCache:
-    """The process-wide cache used by perceivers created with ``cache="shared"``."""
-    global _SHARED_CACHE
-    with _SHARED_LOCK:
-        if _SHARED_CACHE is None:
-            _SHARED_CACHE = PerceptionCache()
-        return _SHARED_CACHE
 
 
 class VideoPerceiver:
@@ -228,8 +155,8 @@ class VideoPerceiver:
         if not path.is_dir():
             check_file(path)
         key = file_key(path) + ((self._readers.sequence_fps.get(str(path)),) if path.is_dir() else ())
-        if key in _VALID:
-            return _VALID[key]
+        if key in valid_files:
+            return valid_files[key]
         reader = self._readers.get(path)
         try:
             reader.validate()
@@ -237,10 +164,10 @@ class VideoPerceiver:
         except MediaError:
             self._readers.drop(path)
             raise
-        if len(_VALID) >= 100_000:
-            _VALID.clear()
-        _VALID[key] = (reader.info, end)
-        return _VALID[key]
+        if len(valid_files) >= 100_000:
+            valid_files.clear()
+        valid_files[key] = (reader.info, end)
+        return valid_files[key]
 
     def media_info(self, video: int) -> MediaInfo:
         """What the current task's video ``video`` holds (duration, size, fps, audio)."""
@@ -384,34 +311,6 @@ class VideoPerceiver:
     def close(self) -> None:
         """Close every open container (the caches stay: they may be shared)."""
         self._readers.close()
-
-
-def merge_frames(per_frame: list[list[Evidence]], times: list[float]) -> list[Evidence]:
-    """Merge per-frame records: runs of consecutive frames with the same (kind, content) become one.
-
-    Records keep the attributes of their first frame and the highest confidence seen; the
-    result is ordered by first time seen. ``video`` is left 0.
-    """
-    order = sorted(range(len(times)), key=times.__getitem__)
-    out: list[Evidence] = []
-    live: dict[tuple[str, str], Evidence] = {}
-    for i in order:
-        t = times[i]
-        now: dict[tuple[str, str], Evidence] = {}
-        for rec in per_frame[i]:
-            key = (rec.kind, rec.content)
-            if key in now:
-                continue
-            ev = live.get(key)
-            if ev is None:
-                ev = Evidence(0, t, t, rec.kind, rec.content, dict(rec.attributes), float(rec.confidence))
-                out.append(ev)
-            else:
-                ev.end = t
-                ev.confidence = max(ev.confidence, float(rec.confidence))
-            now[key] = ev
-        live = now
-    return out
 
 
 def png_thumbnail(frame: np.ndarray, max_side: int) -> str:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from cvr_gym.compare import CompareConfig, _spread_tasks, recall_precision, summarise
+from cvr_gym.evaluation.compare import CompareConfig, _spread_tasks, recall_precision, summarise
 from cvr_gym.evaluation.records import jsonable
 from cvr_gym.team.env import CVRTeamEnv
 from cvr_gym.team.play import TeamConfig, TeamFactory, _reset_agent
