@@ -22,7 +22,7 @@ ray = pytest.importorskip("ray")
 
 import cvr_gym  # noqa: E402,F401
 from cvr_gym.core.actions import ToolCall  # noqa: E402
-from cvr_gym.integrations.ray_vector import RayVectorEnv, init_ray  # noqa: E402
+from cvr_gym.envs.ray_vector import RayVectorEnv, init_ray  # noqa: E402
 
 ENDLESS = {"max_steps": 10**9, "frame_budget": 10**12}
 
