@@ -172,3 +172,17 @@ def test_agentcvr_sort_with_six_segments_plays_in_the_default_env(tmp_path):
     assert "step shown as segment 6" in obs and "0.2-9.8 s" in obs  # segment time, not the display time
     *_, info = env.step({"action": "answer", "final_answer": "3->1->6->2->5->4"})
     assert info["score"] == 1.0
+
+
+def test_eva_preset_prompt_names_the_resolution_in_the_real_env(tmp_path):
+    _write_video(tmp_path / "one.mp4", seconds=2.0)
+    task = {"id": "e", "family": "NC", "question": "What happens?", "options": ["a", "b"], "answer_type": "single",
+            "answer": "A", "videos": [{"index": 1, "duration": 2.0, "fps": 10, "has_audio": False, "path": "one.mp4"}]}
+    env = make_real_env(visual=Brightness(), suite=_suite(tmp_path, [task]), preset="eva",
+                        perceiver_options={"cache": "private"})
+    try:
+        obs, _ = env.reset(seed=0)
+        # eval-eva.py: f"Video Length: {int(max(video_length - 0.5, 1))} seconds. Original video resolution: {p}p. "
+        assert obs.startswith("Video Length: 1 seconds. Original video resolution: 32p. What happens?")
+    finally:
+        env.close()

@@ -282,7 +282,7 @@ class CVREnv(gym.Env[str, Any]):
         if self.prompt_style == "agentcvr":
             obs = agentcvr_prompt(task)
         elif self.prompt_style == "eva":
-            obs = eva_prompt(task)
+            obs = eva_prompt(task, self._short_sides(task))
         else:
             obs = format_prompt(task, self.max_steps, self.frame_budget)
         self._transcript = [obs]
@@ -511,6 +511,16 @@ class CVREnv(gym.Env[str, Any]):
         if dropped:
             notes.append(f"{dropped} more item(s) not shown; narrow the window or the focus")
         return ToolResult(call, header, kept, notes, cost=cost)
+
+    def _short_sides(self, task: Task) -> list[int | None]:
+        """Each video's shorter frame side when the perceiver knows it (real files), for EVA's prompt."""
+        media_info = getattr(self.perceiver, "media_info", None)
+        if media_info is None:
+            return []
+        try:
+            return [min(info.width, info.height) or None for info in (media_info(v.index) for v in task.videos)]
+        except Exception:  # a perceiver that cannot tell: the prompt goes without the resolution
+            return []
 
     def _context(self) -> dict[str, Any]:
         ctx = dict(self._action_context)

@@ -28,7 +28,7 @@ from cvr_gym.wrappers.vector_observation import VectorObservation
 
 
 def wrap_env(env: gym.Env, factored: bool = False, text_encoder: Any = "hash", text_dim: int = 128,
-             max_options: int = 8, time_bins: int = 16, call_cost: float = 0.02, masked_penalty: float = 0.05,
+             max_options: int = 8, time_bins: int = 16, call_cost: float = 0.005, masked_penalty: float = 0.01,
              flat: bool = False, **catalogue_kwargs: Any) -> gym.Env:
     """``VectorObservation(DiscreteActions(env, ...))``: numbers in, numbers out.
 

@@ -59,13 +59,14 @@ class DiscreteActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
       only frames, so without it ``listen`` is free and an unmasked policy can repeat it forever.
     - ``masked_penalty``: minus this for every action the mask rules out (it still runs).
 
-    With ``force_answer_at_last_step`` (default) a non-answer taken on the last step is replaced by
-    ``answer_from_evidence`` (or the first valid answer choice), so every episode gets an answer
-    and a score. ``info["forced_answer"]`` says when that happened.
+    With ``force_answer_at_last_step`` (default) an action that would end the episode without an
+    answer (any non-answer on the last step, an ``observe`` once the frame budget is spent) is
+    replaced by ``answer_from_evidence`` (or the first valid answer choice), so every episode
+    gets an answer and a score. ``info["forced_answer"]`` says when that happened.
 
     Which settings to use: masked algorithms (sb3-contrib ``MaskablePPO``, the GRPO
     ``MLPPolicy``) need none of these; unmasked ones (SB3 ``PPO``, ``A2C``, CleanRL) should use
-    :func:`~cvr_gym.wrappers.wrap_env`'s defaults (``call_cost=0.02``, ``masked_penalty=0.05``,
+    :func:`~cvr_gym.wrappers.wrap_env`'s defaults (``call_cost=0.005``, ``masked_penalty=0.01``,
     forced answer, and ``flat=True`` for an ``MlpPolicy``).
 
     ## Episode End
@@ -141,7 +142,8 @@ class DiscreteActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
         valid = cat.action_mask(self.state)
         masked = not (0 <= index < len(valid) and valid[index])
         forced = False
-        if cat._last_step(self.state) and not _is_answer(cat, index):
+        if getattr(cat, "force_answer_at_last_step", False) and not _is_answer(cat, index) \
+                and self._ends_unanswered(index):
             index, forced = _first_answer(cat, valid), True
         call = cat.to_tool_call(index, self.state)
         obs, reward, terminated, truncated, info = self.env.step(call)
@@ -156,6 +158,12 @@ class DiscreteActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
         info["action_mask"] = self.action_masks()
         return obs, float(reward + sum(extra.values())), terminated, truncated, info
 
+    def _ends_unanswered(self, index: int) -> bool:
+        """Would this action end the episode without an answer (last step, or observe on a spent budget)?"""
+        looks = 0 <= index < len(self.catalogue) and _kind(self.catalogue, index) not in ("listen",) + _ANSWERS
+        last = self.state.steps >= self.state.max_steps - 1
+        return last or (looks and self.state.frames_left <= 0)
+
     def action_masks(self) -> np.ndarray:
         """Valid actions now (bool array; see the class docstring)."""
         if self._mask is None:
@@ -164,13 +172,22 @@ class DiscreteActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return self._mask.copy()
 
 
-def _is_answer(catalogue: ActionCatalogue, index: int) -> bool:
-    return 0 <= index < len(catalogue) and catalogue.entry(index).kind in ("answer", "answer_from_evidence")
+_ANSWERS = ("answer", "answer_from_evidence")
 
 
-def _first_answer(catalogue: ActionCatalogue, valid: np.ndarray) -> int:
+def _kind(catalogue: Any, index: int) -> str | None:
+    """An entry's kind (``ActionCatalogue``) or move (catalogues such as ``SearchCatalogue``)."""
+    entry = catalogue.entry(index)
+    return getattr(entry, "kind", getattr(entry, "move", None))
+
+
+def _is_answer(catalogue: Any, index: int) -> bool:
+    return 0 <= index < len(catalogue) and _kind(catalogue, index) in _ANSWERS
+
+
+def _first_answer(catalogue: Any, valid: np.ndarray) -> int:
     """The answer forced on the last step: the reader, else the first valid answer choice."""
-    if catalogue.use_reader:
+    if getattr(catalogue, "use_reader", False):
         return catalogue.reader_index
     choices = np.flatnonzero(valid[catalogue.choice_base: catalogue.choice_base + catalogue.num_choices])
     return catalogue.choice_base + (int(choices[0]) if choices.size else 0)
