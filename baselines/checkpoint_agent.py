@@ -44,7 +44,7 @@ class CheckpointAgent:
 
     @classmethod
     def from_spec(cls, arg: str | None, seed: int = 0, action_space: Any | None = None) -> "CheckpointAgent":
-        """``checkpoint:PATH`` (append ``?sample`` to sample actions instead of taking the arg-max)."""
+        """a trained policy: checkpoint:PATH (append ``?sample`` to sample actions instead of the arg-max)."""
         if not arg:
             raise ValueError("the checkpoint agent needs a path: checkpoint:PATH")
         path, _, flag = arg.partition("?")
@@ -79,5 +79,5 @@ class CheckpointAgent:
 
 
 def make_agent(arg: str | None, seed: int = 0, action_space: Any | None = None) -> CheckpointAgent:
-    """Registry factory for ``checkpoint:PATH``."""
+    """a trained policy: checkpoint:PATH (a .pt file written by cvr-gym train)."""
     return CheckpointAgent.from_spec(arg, seed=seed, action_space=action_space)

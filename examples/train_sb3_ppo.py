@@ -58,10 +58,8 @@ def play(env, choose, n_tasks: int) -> tuple[float, float]:
 
 
 def reference_score(spec: str, suite: str, split: str, n_tasks: int, seed: int) -> tuple[float, float] | None:
-    try:
-        from baselines import make_agent, play_episode
-    except ImportError:
-        return None
+    from cvr_gym.evaluation import make_agent, play_episode
+
     env = gym.make("CVRSim-v0", suite=suite, split=split, disable_env_checker=True)
     agent = make_agent(spec, seed=seed, action_space=env.action_space)
     scores, frames = [], []

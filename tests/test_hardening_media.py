@@ -143,7 +143,7 @@ def test_reset_refuses_a_file_shorter_than_the_task_says(cut_suite, task_id, dec
 
 def test_past_the_end_reads_are_reported_not_served_stale(cut_suite):
     from cvr_gym.core.suites import load_suite
-    from cvr_gym.envs.perceiver import PerceptionError
+    from cvr_gym.perception.base import PerceptionError
     from cvr_gym.envs.video_perceiver import VideoPerceiver
 
     suite = load_suite(str(cut_suite / "tasks.jsonl"), split=None)

@@ -125,3 +125,47 @@ def test_discrete_actions_over_a_hand_made_time_limit_forces_the_answer():
     for _ in range(3):
         _, _, term, trunc, info = env.step(int(np.flatnonzero(info["action_mask"])[0]))
     assert term and info["termination_reason"] == "answer"
+
+
+def _run_unmasked(env, rng, episodes=20):
+    """Uniform random actions, masks ignored: what plain PPO does at first."""
+    scores, reasons, total_extra = [], [], 0.0
+    for ep in range(episodes):
+        env.reset(seed=ep)
+        done = False
+        while not done:
+            _, reward, term, trunc, info = env.step(int(rng.integers(env.action_space.n)))
+            total_extra += info["reward_components"]["call_cost"] + info["reward_components"]["masked_action"]
+            done = term or trunc
+        scores.append(info["score"])
+        reasons.append(info["termination_reason"])
+    return scores, reasons, total_extra
+
+
+def test_unmasked_agents_always_answer_and_pay_for_calls():
+    env = wrap_env(gym.make("CVRSim-v0", split=None, max_episode_steps=6), flat=True)
+    assert isinstance(env.observation_space, gym.spaces.Box)
+    _, reasons, extra = _run_unmasked(env, np.random.default_rng(0))
+    assert set(reasons) == {"answer"} and extra < 0
+    # The classic-RL options off: the env's reward unchanged, and random play often never answers.
+    plain = wrap_env(gym.make("CVRSim-v0", split=None, max_episode_steps=6), call_cost=0, masked_penalty=0,
+                     force_answer_at_last_step=False)
+    _, reasons, extra = _run_unmasked(plain, np.random.default_rng(0))
+    assert extra == 0 and "max_steps" in reasons
+
+
+def test_call_cost_and_masked_penalty_are_charged_as_documented():
+    env = DiscreteActions(gym.make("CVRSim-v0", split=None), call_cost=0.25, masked_penalty=0.5,
+                          force_answer_at_last_step=False)
+    _, info = env.reset(seed=0)
+    mask = info["action_mask"]
+    cat = env.catalogue
+    observe = int(np.flatnonzero(mask[: cat.n_observe])[0])
+    _, reward, _, _, info = env.step(observe)
+    assert info["reward_components"]["call_cost"] == -0.25 and info["reward_components"]["masked_action"] == 0.0
+    assert reward == pytest.approx(sum(info["reward_components"].values()))
+    masked = int(np.flatnonzero(~info["action_mask"][: cat.n_observe])[0])
+    _, reward, _, _, info = env.step(masked)
+    assert info["reward_components"]["masked_action"] == -0.5
+    with pytest.raises(ValueError):
+        DiscreteActions(gym.make("CVRSim-v0"), call_cost=float("nan"))

@@ -77,3 +77,13 @@ def test_eva_fallback_arithmetic():
 def test_presets_name_their_sources():
     for preset in PRESETS.values():
         assert preset.sources and preset.env_kwargs
+
+
+def test_agentcvr_prompt_gives_frame_folders_as_frame_counts():
+    from cvr_gym.core.presets import agentcvr_prompt
+
+    task = Task(id="m", family="MOC", question="How many cars?", options=["1", "2"], answer_type="single",
+                answer="A", videos=[{"index": 1, "duration": 2.0, "fps": 30, "path": "uav/frames/1/7-1"},
+                                    {"index": 2, "duration": 2.0, "fps": 30, "path": "v.mp4"}])
+    assert json.loads(agentcvr_prompt(task))["videos"] == [{"video_index": 1, "total_frames": 60},
+                                                           {"video_index": 2, "duration_seconds": 2.0}]

@@ -20,7 +20,9 @@ import cvr_gym  # noqa: F401  (registers the envs)
 from cvr_gym.core.evidence import Evidence
 from cvr_gym.envs import CVREnv, make_sim_env
 from cvr_gym.envs.real import make_real_env
-from cvr_gym.envs.video_perceiver import PerceptionCache, VideoPerceiver, merge_frames
+from cvr_gym.envs.video_perceiver import VideoPerceiver
+from cvr_gym.perception.cache import PerceptionCache
+from cvr_gym.perception.merge import merge_frames
 from cvr_gym.perception.decode import MediaError, MediaReader, scaled_size
 from cvr_gym.perception.offline_visual import CANONICAL_RGB
 

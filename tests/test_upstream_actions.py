@@ -128,6 +128,8 @@ def test_eva_frame_select_forms_and_answer():
     assert notes == ["2 JSON actions in one reply; all ran, in order"]
     assert parse_action("Checked the frames. <answer>C</answer>")[0].arguments.answer == "C"
     assert parse_action("<answer> 2->1->3 </answer>")[0].arguments.answer == "2->1->3"
+    # extract_answer_v2, EVA's fallback when no tags: "Answer: X" near the end
+    assert parse_action("All frames checked. Answer: D. The lid is red.")[0].arguments.answer == "D"
 
 
 def test_resize_scales_visual_tokens_with_area(env):
@@ -182,3 +184,19 @@ def test_real_perceiver_downscales_frames():
 
     frame = np.zeros((360, 640, 3), dtype=np.uint8)
     assert scale_frame(frame, 0.5).shape == (180, 320, 3)
+
+
+_FRAGMENTS = ['{"action": "observe", "params": {"observation_targets": [{"video_index": 1', '}]}}', '}', '{',
+              ' // note\n', ' # View A\n', '"ID#1"', '<tool_call>', '</tool_call>', '<answer>', '</answer>',
+              '{"tool": "frame_select", "arguments": {"start_time": "1:00", "end_time": 5, "nframes": 2}}',
+              '"start_frame": 3', '"end_frame": 1', ', ', '"resize": 0', '"resize": 0.5', '```json\n', '```',
+              '{"action": "answer", "final_answer": "2->1"}', '{"action": "get_caption", "params": {"video_index": 7}}']
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_upstream_shaped_text_never_crashes_a_step(parts):
+    env = make_sim_env(tasks=[_task(n_videos=2, duration=30.0)])
+    env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step("".join(parts))
+    assert isinstance(obs, str) and (info["parse_error"] is None or reward < 0)

@@ -4,7 +4,6 @@ browser), comparisons side by side, the PNG timeline and the CLI."""
 from __future__ import annotations
 
 import copy
-import fractions
 import json
 import re
 import shutil
@@ -14,18 +13,24 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from conftest import MINI_TASKS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from cvr_gym.cli import main as cli_main
 from cvr_gym.evaluation.runner import EvalConfig, plan, run_episodes
-from cvr_gym.evaluation.viewer import (TaskLookup, align, episode_timelines, load_runs, look_distance,
-                                       render_page, select)
+from cvr_gym.evaluation.viewer import (
+    TaskLookup,
+    align,
+    episode_timelines,
+    load_runs,
+    look_distance,
+    render_page,
+    select,
+)
 from cvr_gym.evaluation.viewer.model import EpisodeView, Look, StepView
 from cvr_gym.evaluation.viewer.timeline import VideoTimeline, span_gap
-
-from conftest import MINI_TASKS
 
 HOSTILE = '<script>document.title="pwned"</script><img src=x onerror="alert(1)">'
 
@@ -154,6 +159,7 @@ def test_page_escapes_untrusted_text_and_fetches_nothing(results, suite_path):
     timelines, ticks, gold = _expected_counts(_records(results), suite_path)
     assert page.count('<svg class="timeline"') == timelines
     assert page.count('class="tick"') == ticks
+    assert page.count('<rect class="gold"') == gold
 
 
 def _browser() -> str | None:
@@ -168,7 +174,7 @@ def render_in_browser(page: Path, tmp_path: Path) -> str:
     cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.resolve().as_uri()]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout
 
@@ -211,7 +217,7 @@ def _fake_comparison(suite_path: Path, tmp_path: Path) -> Path:
     import gymnasium as gym
 
     from baselines import make_agent
-    from cvr_gym.compare import _play, _strip
+    from cvr_gym.evaluation.compare import _play, _strip
 
     env = gym.make("CVRSim-v0", suite=str(suite_path), split=None, disable_env_checker=True)
     agent = make_agent("heuristic", 0, env.action_space)

@@ -110,15 +110,12 @@ def _run_llm(args: argparse.Namespace) -> int:
 def _reference_scores(config) -> dict[str, dict[str, float]]:
     """Mean score and frames of the single-pass and random reference agents on the eval split.
 
-    Drawn as dashed lines on the learning curve. Empty when the ``baselines`` package is missing.
+    Drawn as dashed lines on the learning curve. Empty when the reference agents are not installed.
     """
-    try:
-        from baselines import make_agent, play_episode
-    except ImportError:
-        return {}
     import gymnasium as gym
 
     import cvr_gym  # noqa: F401
+    from cvr_gym.evaluation import make_agent, play_episode
 
     env = gym.make(config.env_id, disable_env_checker=True, **config.env_make_kwargs(config.eval_split))
     out = {}

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cvr_gym.core.scoring import LETTERS, ScoreResult
-from cvr_gym.core.tasks import Task
+from cvr_gym.core.scoring import ScoreResult
+from cvr_gym.core.tasks import OPTION_LETTERS, Task
 
 SINGLE_TASKS = frozenset({"NC", "CC", "PEA", "PI", "MOC", "MSR"})
 
@@ -45,16 +45,20 @@ def fsa_interval_iou(interval1: tuple[float, float], interval2: tuple[float, flo
 
 
 def gold_text(task: Task) -> Any:
-    """The gold answer as CrossVid's QA file holds it (the importer keeps ``original_answer``)."""
-    original = task.meta.get("original_answer")
-    if task.answer_type == "single":
-        return original if isinstance(original, str) else task.answer
+    """The gold answer as CrossVid's script compares it: the QA file's own value (the importer
+    keeps it as ``original_answer``; BU's is joined), else one built from our canonical answer."""
+    if "original_answer" in task.meta and task.answer_type in ("single", "multi", "order"):
+        original = task.meta["original_answer"]
+        if task.answer_type == "multi":  # eval/BU.py: "".join(input_pair["answer"])
+            try:
+                return "".join(original)
+            except TypeError:
+                return original
+        return original  # compared as it is: a non-string gold matches no text, as upstream
     if task.answer_type == "multi":
-        return "".join(original) if isinstance(original, list) else "".join(task.answer)
+        return "".join(task.answer)
     if task.answer_type == "order":
-        if isinstance(original, str):
-            return original
-        return "->".join(str(LETTERS.index(letter) + 1) for letter in task.answer)
+        return "->".join(str(OPTION_LETTERS.index(letter) + 1) for letter in task.answer)
     if task.answer_type == "count":
         return str(task.answer)
     return task.answer
@@ -94,3 +98,12 @@ def _ccqa(task: Task, raw: Any, judge: Any) -> ScoreResult:
         return ScoreResult(0.0, text, "the judge gave no verdict")
     coverage, correctness = verdict
     return ScoreResult((sum(map(bool, coverage)) + sum(map(bool, correctness))) / (2 * len(points)), text)
+
+
+def ccqa_set_score(results: list[tuple[float, int]]) -> float:
+    """CrossVid's CCQA number for a set: points pooled over answers, not a mean of per-answer
+    scores (``eval/score_CCQA.py``: ``sum(score) / sum(2 * len(coverage))``). ``results`` holds
+    (per-answer score from :func:`crossvid_score`, number of scoring points) pairs; answers the
+    judge could not read are left out, as the script drops them."""
+    total = sum(2 * n for _, n in results)
+    return sum(score * 2 * n for score, n in results) / total if total else 0.0

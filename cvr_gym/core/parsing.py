@@ -52,6 +52,7 @@ _AGENTCVR_TOOLS = {"observe": "observe", "active_perception": "observe", "get_ca
 AGENTCVR_DEFAULT_FRAMES = 32
 AGENTCVR_DEFAULT_FRAMES_UAV = 16
 _ANSWER_TAG = re.compile(r"<answer>\s*(.*?)\s*</answer>", re.DOTALL)  # EVA's extract_answer
+_ANSWER_LATE = re.compile(r"[Aa]nswer[\.:\s]\s*(\w)(\W.{,100}|)$", re.DOTALL)  # EVA's extract_answer_v2
 _CALL_KEYS = ("name", "action", "tool", "function", "tool_calls")
 _NOTES: ContextVar[list[str] | None] = ContextVar("cvr_gym_parse_notes", default=None)
 NOTE_COMMENTS = "comments (// or #) in the JSON were ignored"
@@ -64,6 +65,10 @@ class ActionParseError(ValueError):
 def parse_action_notes(action: Any) -> tuple[list[ToolCall], list[str]]:
     """Like :func:`parse_action`, plus notes on what was read leniently (comments dropped,
     several JSON actions in one reply) for the env to show the agent."""
+    if isinstance(action, str) and action[:1] == "{":
+        fast = _fast_call(action)  # canonical JSON: nothing read leniently, no notes
+        if fast is not None:
+            return [fast], []
     token = _NOTES.set([])
     try:
         calls = parse_action(action)
@@ -158,6 +163,8 @@ def _parse_text(text: str, depth: int) -> list[ToolCall]:
             _note(f"{len(fenced)} JSON blocks in one reply; all ran, in order")
         return calls
     found = _scan_objects(text)
+    if not found and (late := _ANSWER_LATE.search(text)):  # EVA's extract_answer_v2 fallback
+        return [_build("answer", {"answer": late.group(1)})]
     if not found:
         raise ActionParseError(
             'no tool call found; reply with JSON such as {"name": "observe", "arguments": '

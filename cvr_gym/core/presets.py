@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import PurePosixPath
+from typing import Any, Sequence
 
 from cvr_gym.core.tasks import OPTION_LETTERS, Task
 
@@ -89,8 +90,14 @@ AGENTCVR_ANSWER_FORMATS = {
 
 
 def agentcvr_prompt(task: Task) -> str:
-    """The executor's first user message: ``{"query", "videos", "possible_answers"}`` as JSON."""
-    videos = [{"video_index": v.index, "duration_seconds": round(v.duration, 3)} for v in task.videos]
+    """The executor's first user message: ``{"query", "videos", "possible_answers"}`` as JSON
+    (``run_agent_loop``); frame-folder videos give ``total_frames`` instead of ``duration_seconds``."""
+    videos = []
+    for v in task.videos:
+        if v.path and not PurePosixPath(v.path).suffix:  # a frame folder: run_MOC_agent.py gives its frame count
+            videos.append({"video_index": v.index, "total_frames": round(v.duration * v.fps)})
+        else:
+            videos.append({"video_index": v.index, "duration_seconds": round(v.duration, 3)})
     payload: dict[str, Any] = {"query": task.question, "videos": videos}
     if task.options:
         payload["possible_answers"] = [f"{OPTION_LETTERS[i]}. {o}" for i, o in enumerate(task.options)]
@@ -113,13 +120,22 @@ def agentcvr_system_prompt(max_steps: int, max_frames_per_call: int) -> str:
     )
 
 
-def eva_prompt(task: Task) -> str:
-    """EVA's user turn: ``Video Length: N seconds.`` then the question (and the options)."""
-    length = int(max(task.videos[0].duration - 0.5, 1))  # eval-eva.py build_message_from_rl
-    lines = [f"Video Length: {length} seconds. {task.question}"]
-    if task.num_videos > 1:
-        lines[0] = " ".join(f"Video {v.index} Length: {int(max(v.duration - 0.5, 1))} seconds." for v in task.videos) \
-            + f" {task.question}"
+def eva_prompt(task: Task, short_sides: Sequence[int | None] = ()) -> str:
+    """EVA's user turn: ``Video Length: N seconds. Original video resolution: Pp.`` then the
+    question (and the options); the resolution only where it is known (the real env). EVA
+    watches one video; with several, each gets its own length sentence."""
+    sides = list(short_sides) + [None] * (task.num_videos - len(short_sides))
+
+    def about(v, label: str) -> str:
+        text = f"{label}Length: {int(max(v.duration - 0.5, 1))} seconds."  # eval-eva.py build_message_from_rl
+        side = sides[v.index - 1]
+        return text + (f" Original video resolution: {side}p." if side else "")
+
+    if task.num_videos == 1:
+        head = about(task.videos[0], "Video ")
+    else:
+        head = " ".join(about(v, f"Video {v.index} ") for v in task.videos)
+    lines = [f"{head} {task.question}"]
     lines.extend(f"{OPTION_LETTERS[i]}. {o}" for i, o in enumerate(task.options))
     return "\n".join(lines)
 

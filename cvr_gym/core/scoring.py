@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import math
 import re
-import string
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cvr_gym.core.tasks import Task
+from cvr_gym.core.tasks import OPTION_LETTERS, Task
 
-LETTERS = string.ascii_uppercase
 _WORD = re.compile(r"[a-z0-9]+")
 _NUMBER = re.compile(r"(?<![\d.])-?\d+(?:\.\d+)?")  # "12.5-20" is two numbers, not 12.5 and -20
 _NUMBER_WORDS = {w: i for i, w in enumerate(
@@ -172,7 +170,7 @@ def _as_text(raw: Any) -> str:
 
 
 def coerce_letter(raw: Any, options: Sequence[str]) -> str:
-    letters = LETTERS[: len(options)]
+    letters = OPTION_LETTERS[: len(options)]
     if isinstance(raw, (list, tuple)) and len(raw) == 1:
         raw = raw[0]
     if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw < len(options):
@@ -192,7 +190,7 @@ def coerce_letter(raw: Any, options: Sequence[str]) -> str:
 
 
 def coerce_letters(raw: Any, options: Sequence[str]) -> list[str]:
-    letters = LETTERS[: len(options)]
+    letters = OPTION_LETTERS[: len(options)]
     if isinstance(raw, (list, tuple)):
         items = [coerce_letter(x, options) for x in raw]
     else:
@@ -233,9 +231,9 @@ def coerce_order(raw: Any, options: Sequence[str]) -> list[str]:
     if numbers is None:
         return coerce_letters(raw, options)
     if sorted(numbers) == list(range(1, n + 1)) or (len(set(numbers)) == len(numbers) and all(1 <= k <= n for k in numbers)):
-        return [LETTERS[k - 1] for k in numbers]
+        return [OPTION_LETTERS[k - 1] for k in numbers]
     if sorted(numbers) == list(range(n)):
-        return [LETTERS[k] for k in numbers]
+        return [OPTION_LETTERS[k] for k in numbers]
     raise AnswerFormatError(f"expected an order of the segments 1..{n}, got {str(raw)[:80]!r}")
 
 

@@ -1,7 +1,7 @@
 """Loading task suites: JSONL files of :class:`~cvr_gym.core.tasks.Task`, validated line by line.
 
 A suite is named either by a path to a ``.jsonl`` file or by the name of a bundled suite in the
-data directory (``envs_data/`` beside the package, or ``$CVR_GYM_DATA``). A bundled suite is a
+data directory (see :func:`data_dir`). A bundled suite is a
 folder ``NAME/`` holding ``train.jsonl``, ``val.jsonl``, ``test.jsonl`` (any subset).
 """
 
@@ -41,11 +41,17 @@ class SuiteError(ValueError):
 
 
 def data_dir() -> Path:
-    """The folder holding bundled suites and videos (``$CVR_GYM_DATA`` overrides it)."""
+    """The folder holding bundled suites and videos.
+
+    ``$CVR_GYM_DATA`` when set; else ``cvr_gym/envs_data`` inside an installed wheel; else the
+    repository's top-level ``envs_data/`` (a source checkout or an editable install).
+    """
     override = os.environ.get("CVR_GYM_DATA")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "envs_data"
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "envs_data"
+    return installed if installed.is_dir() else package.parent / "envs_data"
 
 
 def bundled_suites() -> list[str]:
@@ -119,10 +125,16 @@ def escaping_paths(tasks: Iterable[Task], root: Path) -> list[str]:
 
 
 def resolve_inside(root: Path, relative: str) -> Path:
-    root = root.resolve()
-    candidate = (root / relative).resolve()
-    if candidate != root and root not in candidate.parents:
-        raise ValueError(f"path {relative!r} leaves the data root {root}")
+    """``root/relative`` if it stays inside ``root`` as written (no ``..`` out, not absolute).
+
+    The check is on the path as written, not on where symlinks lead: task files cannot name
+    anything outside the root, while a folder the user linked into the root (a ``videos``
+    symlink to a big disk) works.
+    """
+    base = Path(os.path.normpath(os.path.abspath(root)))
+    candidate = Path(os.path.normpath(base / relative))
+    if candidate != base and base not in candidate.parents:
+        raise ValueError(f"path {relative!r} leaves the data root {base}")
     return candidate
 
 

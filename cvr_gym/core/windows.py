@@ -18,6 +18,8 @@ def resolve_call(call: ToolCall, task: Task) -> tuple[ToolCall, list[str]]:
     args = call.arguments
     notes: list[str] = []
     if isinstance(args, ObserveArgs):
+        if all(t.end is not None and t.start_frame is None for t in args.targets):
+            return call, notes  # the usual case: concrete seconds already
         targets = tuple(_resolve_target(t, task, notes) for t in args.targets)
         if targets == args.targets:
             return call, notes

@@ -11,10 +11,11 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
-from cvr_gym.core.actions import ListenArgs, ObserveArgs, Target, ToolCall
+from cvr_gym.core.actions import MAX_SECONDS, MAX_VIDEO_INDEX, ListenArgs, ObserveArgs, Target, ToolCall
 from cvr_gym.core.costs import CallCost, CostModel, CostTotals
 from cvr_gym.core.focus import rank_by_focus
 from cvr_gym.core.formatting import ToolResult, format_prompt, format_status, format_step
+from cvr_gym.core.limits import Limits
 from cvr_gym.core.parsing import ActionParseError, parse_action_notes
 from cvr_gym.core.rewards import COMPONENTS, RewardConfig, span_coverage
 from cvr_gym.core.scoring import ScoringConfig, score_answer
@@ -115,7 +116,9 @@ class CVREnv(gym.Env[str, Any]):
     - ``perceiver``: what answers tool calls (default: the script perceiver).
     - ``max_steps``: steps per episode (default 12).
     - ``frame_budget``: frames per episode (default 256).
-    - ``max_frames_per_target``, ``max_targets``, ``max_videos``, ``max_duration``: action bounds.
+    - ``max_frames_per_target``, ``max_targets``, ``max_videos``, ``max_duration``: action bounds
+      (``max_videos`` defaults to 4 or the most videos a task of the suite has, e.g. AgentCVR's
+      sort tasks with 6 segment videos; ``max_duration`` to 1800 s or the longest video).
     - ``max_frames_per_call``: frames one observe may ask for over all its targets (AgentCVR's
       prompts allow 128); ``None`` for no limit beyond the per-target one.
     - ``max_visual_tokens_per_call``: a larger observe is shrunk to fit (frames and resize
@@ -153,8 +156,8 @@ class CVREnv(gym.Env[str, Any]):
         max_frames_per_target: int = 64,
         max_frames_per_call: int | None = None,
         max_targets: int = 4,
-        max_videos: int = 4,
-        max_duration: float = 1800.0,
+        max_videos: int | None = None,
+        max_duration: float | None = None,
         max_evidence_per_target: int = 12,
         reward: RewardConfig | dict | None = None,
         scoring: ScoringConfig | str | dict | None = None,
@@ -201,6 +204,10 @@ class CVREnv(gym.Env[str, Any]):
         self.render_mode = render_mode
         self.privileged_info = bool(privileged_info)
 
+        if max_videos is None:
+            max_videos = min(MAX_VIDEO_INDEX, max([4, *(t.num_videos for t in self.suite)]))
+        if max_duration is None:
+            max_duration = min(MAX_SECONDS, max([1800.0, *(v.duration for t in self.suite for v in t.videos)]))
         self.action_space = ToolCallSpace(max_videos=max_videos, max_duration=max_duration,
                                           max_frames_per_target=max_frames_per_target, max_targets=max_targets)
         self.observation_space = UnicodeText(OBS_MAX_CHARS)
@@ -225,6 +232,14 @@ class CVREnv(gym.Env[str, Any]):
         if self.prompt_style == "eva":
             return eva_system_prompt(self.max_steps)
         return system_prompt(self.action_space, max_steps=self.max_steps, frame_budget=self.frame_budget)
+
+    @property
+    def limits(self) -> Limits:
+        """The budget and per-call bounds of an episode (also in the reset info as ``"limits"``)."""
+        space = self.action_space
+        return Limits(max_steps=self.max_steps, frame_budget=self.frame_budget,
+                      max_frames_per_target=space.max_frames_per_target, max_targets=space.max_targets,
+                      max_videos=space.max_videos)
 
     # -- episode start ------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
@@ -267,13 +282,14 @@ class CVREnv(gym.Env[str, Any]):
         if self.prompt_style == "agentcvr":
             obs = agentcvr_prompt(task)
         elif self.prompt_style == "eva":
-            obs = eva_prompt(task)
+            obs = eva_prompt(task, self._short_sides(task))
         else:
             obs = format_prompt(task, self.max_steps, self.frame_budget)
         self._transcript = [obs]
         self.last_results = []
         info = {"task_id": task.id, "family": task.family, "step": 0, "group_id": group_id,
                 "action_context": self._context(), "totals": self._totals.to_dict(),
+                "limits": self.limits.to_dict(),
                 "task": {"question": task.question, "options": list(task.options),
                          "answer_type": task.answer_type,
                          # 0: the answer names no video (a stable int type for vector-env info stacking)
@@ -495,6 +511,16 @@ class CVREnv(gym.Env[str, Any]):
         if dropped:
             notes.append(f"{dropped} more item(s) not shown; narrow the window or the focus")
         return ToolResult(call, header, kept, notes, cost=cost)
+
+    def _short_sides(self, task: Task) -> list[int | None]:
+        """Each video's shorter frame side when the perceiver knows it (real files), for EVA's prompt."""
+        media_info = getattr(self.perceiver, "media_info", None)
+        if media_info is None:
+            return []
+        try:
+            return [min(info.width, info.height) or None for info in (media_info(v.index) for v in task.videos)]
+        except Exception:  # a perceiver that cannot tell: the prompt goes without the resolution
+            return []
 
     def _context(self) -> dict[str, Any]:
         ctx = dict(self._action_context)

@@ -7,6 +7,7 @@ import math
 import time
 from typing import Any
 
+from cvr_gym.evaluation.agents import Step
 from cvr_gym.evaluation.episodes import EpisodeSpec
 from cvr_gym.evaluation.trace import step_trace
 
@@ -43,7 +44,7 @@ class EpisodeRecorder:
         obs: the reset observation (the prompt).
         keep_observations: store every observation text in the record (default True).
         context: extra fields for the record (the run's ``suite`` and ``split``, so viewers can
-            find the task's gold answer and evidence spans).
+            find the task's gold answer and evidence spans; the episode's ``limits``).
     """
 
     def __init__(self, spec: EpisodeSpec, agent_spec: str, agent_name: str, env_id: str, obs: str,
@@ -64,14 +65,15 @@ class EpisodeRecorder:
         self.error: str | None = None
         self.transcript: str | None = None
 
-    def step(self, action: Any, obs: str, reward: float, info: dict[str, Any]) -> None:
-        self.actions.append(jsonable(action))
-        self.tool_calls.append(jsonable(info.get("tool_calls", [])))
-        self.parse_errors.append(info.get("parse_error"))
+    def step(self, step: Step) -> None:
+        """Take in one env step (an ``on_step`` hook of :class:`~cvr_gym.evaluation.agents.EpisodeRun`)."""
+        self.actions.append(jsonable(step.action))
+        self.tool_calls.append(jsonable(step.info.get("tool_calls", [])))
+        self.parse_errors.append(step.info.get("parse_error"))
         if self.keep_observations:
-            self.observations.append(obs)
-        self.rewards.append(float(reward))
-        self.steps.append({"reward": round(float(reward), 6), **step_trace(info)})
+            self.observations.append(step.obs)
+        self.rewards.append(float(step.reward))
+        self.steps.append({"reward": round(float(step.reward), 6), **step_trace(step.info)})
 
     def finish(self, info: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
         """The record, from the last step's info (``reason`` overrides its termination reason)."""

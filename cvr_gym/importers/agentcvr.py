@@ -19,7 +19,8 @@ movie      ``videos."K"`` (or "A".."D"):     ``options`` "A. Video 1".., ``corre
 plot       ``scripts.beginning/ending``:    ``options`` "A: ..." (6), ``correct_answer``; PI single
            timeline; ending times absolute  ``video_metadata.gap_interval`` = hidden middle
 sort       ``segments."K"``: interval       ``answer`` "3->1->2": display positions in   PSS order
-           [[s, e]], detailed_timeline      true chronological order; one video
+           [[s, e]], detailed_timeline      true chronological order; each segment   (video k =
+                                            its own video, as run_PSS_agent.py          segment k)
 uav_count  ``video_scripts[]``: timestamp,  ``question`` {text, options, correct_answer,  MOC single
            view_a, view_b (every 2 s)       cot_reasoning}
 uav_pos.   same as uav_count                same, ``type`` "MSR"                         MSR single
@@ -378,9 +379,10 @@ class _Converter:
         keys = sorted(segments, key=lambda k: _video_key_index(k) or 0)
         if [_video_key_index(k) for k in keys] != list(range(1, len(keys) + 1)):
             raise RecordError(f"segments are numbered {list(segments)}, expected 1..{len(keys)}", "bad-segments")
-        script = _Script("video 1", self.mode, self.warnings)
-        options, descriptions = [], {}
-        for key in keys:
+        # As AgentCVR's run_PSS_agent.py: each segment is its own video (clip_begin = its start),
+        # numbered in the shuffled display order; the answer "2->3->1" names these videos.
+        videos, descriptions = [], {}
+        for index, key in enumerate(keys, start=1):
             seg = segments[key]
             if not isinstance(seg, Mapping):
                 raise RecordError(f"segment {key}: expected an object", "bad-segments")
@@ -389,22 +391,26 @@ class _Converter:
                 raise RecordError(f"segment {key}: expected an interval [[start, end], ...], got {parts!r}", "bad-segments")
             parts = [parts] if parts and not isinstance(parts[0], (list, tuple)) else parts
             spans = [as_interval(p, f"segment {key} interval") for p in (parts or [])]
+            if not spans:
+                raise RecordError(f"segment {key}: no interval", "bad-segments")
             timeline = seg.get("detailed_timeline") or []
             if not isinstance(timeline, list):
                 raise RecordError(f"segment {key}: detailed_timeline is not a list", "bad-segments")
+            begin, end = min(s for s, _ in spans), max(e for _, e in spans)
+            script = _Script(f"segment {key}", self.mode, self.warnings)
             for n, entry in enumerate(timeline):
-                script.add_entry(entry, n)
-            if not spans:
-                raise RecordError(f"segment {key}: no interval", "bad-segments")
-            options.append(f"Segment {key}: " + " and ".join(f"{fmt_s(s)}-{fmt_s(e)} s" for s, e in spans))
+                script.add_entry(entry, n, offset=begin)
+            video = script.video(index, end - begin)
+            if abs(video["duration"] - (end - begin)) < 1e-3:
+                video["clip"] = [begin, end]
+            videos.append(video)
             if seg.get("_debug_desc"):
                 descriptions[str(key)] = seg["_debug_desc"]
-        video = script.video(1, self.data.get("duration"))
         order = parse_order(need(self.data, "answer"), len(keys))
-        question = (_question_text(self.data) + " The options are segments of video 1, shown in shuffled order; "
-                    "list all of them in chronological order.")
-        return {"question": question, "options": options, "answer_type": "order",
-                "answer": [chr(ord("A") + k - 1) for k in order], "videos": [video],
+        question = (_question_text(self.data) + f" Videos 1 to {len(keys)} are its segments, in shuffled order; "
+                    'list all of them in chronological order (e.g. "2->3->1").')
+        return {"question": question, "options": [f"Segment {k} (video {k})" for k in range(1, len(keys) + 1)],
+                "answer_type": "order", "answer": [chr(ord("A") + k - 1) for k in order], "videos": videos,
                 "meta": {"segment_descriptions": descriptions, "original_answer": self.data.get("answer"),
                          "recipe": self.data.get("recipe"), "original_question": self.data.get("question")}}
 

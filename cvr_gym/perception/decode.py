@@ -376,10 +376,14 @@ class ReaderCache:
         self.seek_gap = seek_gap
         self._readers: OrderedDict[str, tuple[tuple, MediaReader]] = OrderedDict()
         self._lock = threading.Lock()
+        #: frame rate of each image-sequence folder (folders carry no timing; the task says it)
+        self.sequence_fps: dict[str, float] = {}
 
     def get(self, path: str | os.PathLike) -> MediaReader:
-        check_file(path)
-        key = file_key(path)
+        folder = Path(path).is_dir()
+        if not folder:
+            check_file(path)
+        key = file_key(path) + ((self.sequence_fps.get(str(path)),) if folder else ())
         with self._lock:
             hit = self._readers.get(key[0])
             if hit is not None and hit[0] == key:
@@ -388,7 +392,12 @@ class ReaderCache:
             if hit is not None:
                 hit[1].close()
                 del self._readers[key[0]]
-            reader = MediaReader(path, max_side=self.max_side, seek_gap=self.seek_gap)
+            if folder:  # a frame folder (CrossVid's drone views)
+                from cvr_gym.perception.image_sequence import ImageSequenceReader
+
+                reader = ImageSequenceReader(path, fps=self.sequence_fps.get(str(path), 30.0), max_side=self.max_side)
+            else:
+                reader = MediaReader(path, max_side=self.max_side, seek_gap=self.seek_gap)
             self._readers[key[0]] = (key, reader)
             while len(self._readers) > self.max_open:
                 _, (_, old) = self._readers.popitem(last=False)

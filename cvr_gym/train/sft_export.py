@@ -22,13 +22,12 @@ so each transcript ends with the assistant's final call.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-_BUDGET = re.compile(r"Budget: (\d+) steps, (\d+) frames")
+from cvr_gym.core.limits import Limits
 
 
 @dataclass
@@ -90,7 +89,7 @@ def export_records(records: Iterable[dict[str, Any]], min_score: float = 1.0, ke
         if record.get("error"):
             stats.skip("agent error")
             continue
-        if score is None:
+        if score is None or record.get("termination_reason") != "answer":
             stats.skip("no answer")
             continue
         if score < min_score:
@@ -100,9 +99,8 @@ def export_records(records: Iterable[dict[str, Any]], min_score: float = 1.0, ke
         if not observations:
             stats.skip("no observations")
             continue
-        budget = _BUDGET.search(observations[0])
-        steps, frames = (int(budget.group(1)), int(budget.group(2))) if budget else (12, 256)
-        system = system_prompt(space, max_steps=steps, frame_budget=frames)
+        limits = Limits.from_info(record)
+        system = system_prompt(space, max_steps=limits.max_steps, frame_budget=limits.frame_budget)
         messages = episode_messages(record, system, keep_invalid=keep_invalid)
         if messages[-1]["role"] != "assistant":
             stats.skip("no valid action")

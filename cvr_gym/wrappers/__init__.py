@@ -28,14 +28,23 @@ from cvr_gym.wrappers.vector_observation import VectorObservation
 
 
 def wrap_env(env: gym.Env, factored: bool = False, text_encoder: Any = "hash", text_dim: int = 128,
-             max_options: int = 8, time_bins: int = 16, **catalogue_kwargs: Any) -> VectorObservation:
+             max_options: int = 8, time_bins: int = 16, call_cost: float = 0.005, masked_penalty: float = 0.01,
+             flat: bool = False, **catalogue_kwargs: Any) -> gym.Env:
     """``VectorObservation(DiscreteActions(env, ...))``: numbers in, numbers out.
 
-    ``catalogue_kwargs`` go to :class:`DiscreteActions` (``scales``, ``frame_counts``, ...).
+    The defaults suit masked and unmasked algorithms alike: each non-answer step costs
+    ``call_cost`` and a masked action ``masked_penalty`` (masked algorithms never pay either), and
+    a non-answer on the last step becomes an answer. ``flat=True`` flattens the ``Dict``
+    observation into one ``Box`` (``gymnasium.wrappers.FlattenObservation``) for an ``MlpPolicy``;
+    ``action_masks()`` stays reachable through ``env.get_wrapper_attr("action_masks")``.
+    ``catalogue_kwargs`` go to :class:`DiscreteActions` (``scales``, ``frame_counts``, ...);
+    ``call_cost=0, masked_penalty=0`` gives the env's reward unchanged.
     """
-    env = DiscreteActions(env, factored=factored, **catalogue_kwargs)
-    return VectorObservation(env, text_encoder=text_encoder, text_dim=text_dim,
-                             max_videos=env.catalogue.max_videos, max_options=max_options, time_bins=time_bins)
+    env = DiscreteActions(env, factored=factored, call_cost=call_cost, masked_penalty=masked_penalty,
+                          **catalogue_kwargs)
+    env = VectorObservation(env, text_encoder=text_encoder, text_dim=text_dim,
+                            max_videos=env.catalogue.max_videos, max_options=max_options, time_bins=time_bins)
+    return gym.wrappers.FlattenObservation(env) if flat else env
 
 
 __all__ = [

@@ -312,7 +312,7 @@ class SearchCatalogue:
        the gap between the frames already taken (new times);
     5. ``window(v, w, f)``: observe window ``w`` (scales ``scales``) of video ``v`` with ``f``
        frames (``frame_counts``);
-    6. ``answer_from_evidence``: the reader macro-action (:mod:`cvr_gym.wrappers.reader`).
+    6. ``answer_from_evidence``: the reader macro-action (:func:`cvr_gym.wrappers.catalogue.read_from_evidence`).
 
     Masked out: moves with nothing to do (no unresolved candidate, a multi-window zoom that would
     pick only the best window, no unheard track, every video matched), observe moves with no
@@ -463,9 +463,9 @@ class SearchCatalogue:
             raise IndexError(f"action {index} is outside 0..{self.n - 1}")
         e = self._entries[int(index)]
         if e.move == "answer":
-            from cvr_gym.wrappers.reader import read_answer
+            from cvr_gym.wrappers.catalogue import read_from_evidence
 
-            return ToolCall.answer(read_answer(state))
+            return ToolCall.answer(read_from_evidence(state))
         mem = memory_of(state, self.dense_spacing)
         focus = self._focus(state)
         nv = min(state.num_videos, self.max_videos)

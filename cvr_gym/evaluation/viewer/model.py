@@ -313,7 +313,7 @@ class TaskLookup:
 
             try:
                 self._suites[suite] = {t.id: t for t in load_suite(suite, split=None)}
-            except Exception as err:  # a missing or broken suite costs the gold lines, not the page
+            except (ValueError, OSError) as err:  # a missing or broken suite costs the gold lines, not the page
                 self.problems.append(f"suite {suite!r} could not be loaded ({type(err).__name__}: {err})")
                 self._suites[suite] = None
         return self._suites[suite]

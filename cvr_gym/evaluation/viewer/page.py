@@ -17,8 +17,19 @@ from html import escape
 from typing import Any
 
 from cvr_gym.evaluation.viewer.model import EpisodeView, Run, TaskLookup
-from cvr_gym.evaluation.viewer.svg import GOLD, CLIP, call_colour, fmt_time, timeline_svg
-from cvr_gym.evaluation.viewer.timeline import LookDistance, VideoTimeline, episode_timelines, look_distance
+from cvr_gym.evaluation.viewer.svg import (
+    CLIP,
+    GOLD,
+    call_colour,
+    fmt_time,
+    timeline_svg,
+)
+from cvr_gym.evaluation.viewer.timeline import (
+    LookDistance,
+    VideoTimeline,
+    episode_timelines,
+    look_distance,
+)
 
 
 @dataclass

@@ -29,7 +29,7 @@ def fmt_time(t: float, duration: float) -> str:
     """``12.5 s`` for short videos, ``m:ss`` from two minutes on."""
     if duration < 120:
         return f"{t:.1f} s" if t < 10 and t != int(t) else f"{t:.0f} s"
-    m, s = divmod(int(round(t)), 60)
+    m, s = divmod(round(t), 60)
     return f"{m}:{s:02d}"
 
 

@@ -64,7 +64,8 @@ def episode_timelines(episode: EpisodeView, task: Any | None) -> list[VideoTimel
                 start, end = float(window[0]), float(window[1])
             except (TypeError, ValueError, IndexError):
                 continue
-            if i + 1 in timelines:
+            video = task.videos[i] if i < len(task.videos) else None
+            if i + 1 in timelines and getattr(video, "clip", None) is None:  # a clip video is its window
                 timelines[i + 1].clips.append((start, end))
     return list(timelines.values())
 
