@@ -163,3 +163,56 @@ def test_masked_moves_sent_anyway_never_crash(mini_suite_path):
             obs, _, _, _, info = env.step(index)  # many of these are masked at the start
             assert env.observation_space.contains(obs)
     env.close()
+
+
+def test_frame_allowance_per_video_caps_looks(mini_suite_path):
+    env = wrap_search_env(gym.make("CVRSim-v0", suite=str(mini_suite_path), split=None, disable_env_checker=True),
+                          catalogue={"frames_per_video": 10})
+    cat, enc = env.get_wrapper_attr("catalogue"), env.get_wrapper_attr("encoder")
+    assert enc.frames_per_video == 10 and cat.config()["frames_per_video"] == 10
+    obs, _ = env.reset(options={"task_index": 0})  # 2 videos: 20 frames allowed of the env's 256
+    assert obs["progress"][2] == 1.0
+    obs, _, _, _, info = env.step(_index(cat, "skim", frames=8, listen=False))  # 16 frames
+    assert info["totals"]["frames"] == 16
+    assert obs["progress"][1] == pytest.approx(16 / 20) and obs["progress"][2] == pytest.approx(4 / 20)
+    _, _, _, _, info = env.step(_index(cat, "window", video=0, window=0, frames=16))  # cut to the 4 left
+    assert info["totals"]["frames"] == 20
+    mask = env.action_masks()
+    looks = [i for i in range(len(cat)) if cat.entry(i).kind == "observe"]
+    assert not mask[looks].any() and mask[cat.reader_index]
+    env.close()
+
+
+def test_look_before_answer_masks_the_reader_until_every_video_was_seen(mini_suite_path):
+    env = wrap_search_env(gym.make("CVRSim-v0", suite=str(mini_suite_path), split=None, disable_env_checker=True),
+                          catalogue={"look_before_answer": True})
+    cat = env.get_wrapper_attr("catalogue")
+    _, info = env.reset(options={"task_index": 0})
+    assert not info["action_mask"][cat.reader_index] and info["action_mask"][_index(cat, "listen")]
+    env.step(_index(cat, "window", video=0, window=0, frames=8))  # video 2 still unseen
+    assert not env.action_masks()[cat.reader_index]
+    env.step(_index(cat, "window", video=1, window=0, frames=8))
+    assert env.action_masks()[cat.reader_index]
+    env.close()
+
+
+def test_scan_looks_at_the_answer_video_between_the_frames_taken(mini_suite_path):
+    env = wrap_search_env(gym.make("CVRSim-v0", suite=str(mini_suite_path), split=None, disable_env_checker=True),
+                          catalogue={"scan_frames": (8,)})
+    cat = env.get_wrapper_attr("catalogue")
+    scan = _index(cat, "scan", frames=8)
+    assert cat.action_groups()[scan] == cat.action_groups()[_index(cat, "rescan", frames=8)]
+    state = env.get_wrapper_attr("state")
+    for task in range(6):
+        _, info = env.reset(options={"task_index": task})
+        if state.answer_video:
+            break
+    else:
+        pytest.skip("no task of the mini suite names an answer video")
+    assert info["action_mask"][scan]
+    env.step(_index(cat, "skim", frames=8, listen=False))
+    v, d = state.answer_video, state.durations[state.answer_video - 1]
+    (target,) = cat.to_tool_call(scan, state).arguments.targets
+    assert target.video == v and target.num_frames == 8
+    assert target.start == pytest.approx(d / 8 / 2, abs=1e-3) and target.end == pytest.approx(d)
+    env.close()

@@ -268,6 +268,19 @@ def named_windows(question: str, durations: Sequence[float]) -> list[tuple[int, 
     return out
 
 
+def frame_allowance(state: EpisodeState, frames_per_video: int | None) -> int:
+    """Frames an episode may spend: the env's budget, capped at ``frames_per_video`` times the
+    number of videos when given (the same cap as the heuristic's and single-pass's)."""
+    if not frames_per_video:
+        return state.frame_budget
+    return min(state.frame_budget, int(frames_per_video) * max(1, state.num_videos))
+
+
+def frames_left(state: EpisodeState, frames_per_video: int | None) -> int:
+    """Frames still allowed (:func:`frame_allowance` minus the frames spent)."""
+    return max(0, frame_allowance(state, frames_per_video) - state.frames)
+
+
 def memory_of(state: EpisodeState, dense_spacing: float = 2.0) -> SearchMemory:
     """The :class:`SearchMemory` of ``state``, up to date (kept on the state between calls)."""
     mem = state.__dict__.get("_search_memory")
@@ -284,7 +297,7 @@ def memory_of(state: EpisodeState, dense_spacing: float = 2.0) -> SearchMemory:
 class SearchEntry:
     """One catalogue entry. ``kind`` is ``observe``, ``listen`` or ``answer_from_evidence``
     (what reaches the env); ``move`` says how the call is built (``skim``, ``zoom``, ``rescan``,
-    ``window``, ``listen``, ``answer``); the rest parametrise it (-1 when unused)."""
+    ``scan``, ``window``, ``listen``, ``answer``); the rest parametrise it (-1 when unused)."""
 
     kind: str
     move: str
@@ -310,36 +323,51 @@ class SearchCatalogue:
        tighten its bounds for the next zoom;
     4. ``rescan(f)``: observe the videos where nothing matched, ``f`` frames each, shifted by half
        the gap between the frames already taken (new times);
-    5. ``window(v, w, f)``: observe window ``w`` (scales ``scales``) of video ``v`` with ``f``
+    5. ``scan(f)``: observe the video the answer is about (the task's ``answer_video``, e.g. "when
+       in video 3 ...?"), whole, ``f`` frames (``scan_frames``, none by default), shifted by half
+       the gap between the frames already taken;
+    6. ``window(v, w, f)``: observe window ``w`` (scales ``scales``) of video ``v`` with ``f``
        frames (``frame_counts``);
-    6. ``answer_from_evidence``: the reader macro-action (:func:`cvr_gym.wrappers.catalogue.read_from_evidence`).
+    7. ``answer_from_evidence``: the reader macro-action (:func:`cvr_gym.wrappers.catalogue.read_from_evidence`).
 
     Masked out: moves with nothing to do (no unresolved candidate, a multi-window zoom that would
-    pick only the best window, no unheard track, every video matched), observe moves with no
-    frames left, moves on missing videos, and everything but the answer on the last step.
-    Requests above the frames left are cut to fit.
+    pick only the best window, no unheard track, every video matched, no answer video to scan), observe moves with no
+    frames left, moves on missing videos, everything but the answer on the last step, and (with
+    ``look_before_answer``) the answer while some video has not been looked at.
+    Requests above the frames left are cut to fit. With ``frames_per_video`` the frames left are
+    those of an allowance of that many frames per video (capped by the env's budget), the cap
+    the heuristic and single-pass agents work under, so a policy is compared at equal cost.
 
     Arguments:
         max_videos: videos a task may have.
-        skim_frames, zoom_levels, zoom_dense, narrow_frames, rescan_frames, scales, frame_counts:
-            see above.
+        skim_frames, zoom_levels, zoom_dense, narrow_frames, rescan_frames, scan_frames, scales,
+            frame_counts: see above.
         dense_spacing: seconds between frames at which a window counts as resolved.
         max_targets: targets per observe call (the env's, default 4).
         max_frames_per_target: the env's per-target frame limit (default 64).
+        frames_per_video: frame allowance per video on average (``None``: the env's budget only).
+        look_before_answer: mask the answer until every video has had a frame looked at (while
+            frames are left): without it a cost-weighted reward teaches a policy to answer from
+            listening alone, guessing on questions about what is seen.
         focus: ``"question"`` (the question is the focus prompt) or a fixed text.
     """
 
     def __init__(self, max_videos: int = 4, skim_frames: Sequence[int] = (8, 12, 16, 24),
                  zoom_levels: Sequence[float] = (1.0, 0.9, 0.6), zoom_dense: Sequence[int] = (6, 16, 48),
-                 narrow_frames: int = 6, rescan_frames: Sequence[int] = (8, 16), scales: Sequence[int] = (1, 2, 4),
+                 narrow_frames: int = 6, rescan_frames: Sequence[int] = (8, 16), scan_frames: Sequence[int] = (),
+                 scales: Sequence[int] = (1, 2, 4),
                  frame_counts: Sequence[int] = (8, 16), dense_spacing: float = 2.0, max_targets: int = 4,
-                 max_frames_per_target: int = 64, focus: str = "question", **_ignored: Any):
+                 max_frames_per_target: int = 64, frames_per_video: int | None = None,
+                 look_before_answer: bool = False, focus: str = "question", **_ignored: Any):
+        self.look_before_answer = bool(look_before_answer)
         self.max_videos = int(max_videos)
+        self.frames_per_video = int(frames_per_video) if frames_per_video else None
         self.skim_frames = tuple(int(f) for f in skim_frames)
         self.zoom_levels = tuple(float(x) for x in zoom_levels)
         self.zoom_dense = tuple(int(c) for c in zoom_dense)
         self.narrow_frames = int(narrow_frames)
         self.rescan_frames = tuple(int(f) for f in rescan_frames)
+        self.scan_frames = tuple(int(f) for f in scan_frames)
         self.scales = tuple(int(s) for s in scales)
         self.frame_counts = tuple(int(f) for f in frame_counts)
         self.dense_spacing = float(dense_spacing)
@@ -352,6 +380,7 @@ class SearchCatalogue:
         entries.append(SearchEntry("listen", "listen"))
         entries += [SearchEntry("observe", "zoom", level=x, frames=c) for x in self.zoom_levels for c in self.zoom_dense]
         entries += [SearchEntry("observe", "rescan", frames=f) for f in self.rescan_frames]
+        entries += [SearchEntry("observe", "scan", frames=f) for f in self.scan_frames]
         entries += [SearchEntry("observe", "window", video=v, window=w, frames=f)
                     for v in range(self.max_videos) for w in range(len(self.windows)) for f in self.frame_counts]
         entries.append(SearchEntry("answer_from_evidence", "answer"))
@@ -366,9 +395,11 @@ class SearchCatalogue:
         return {"class": f"{__name__}:SearchCatalogue", "max_videos": self.max_videos,
                 "skim_frames": list(self.skim_frames), "zoom_levels": list(self.zoom_levels),
                 "zoom_dense": list(self.zoom_dense), "narrow_frames": self.narrow_frames,
-                "rescan_frames": list(self.rescan_frames), "scales": list(self.scales),
+                "rescan_frames": list(self.rescan_frames), "scan_frames": list(self.scan_frames),
+                "scales": list(self.scales),
                 "frame_counts": list(self.frame_counts), "dense_spacing": self.dense_spacing,
                 "max_targets": self.max_targets, "max_frames_per_target": self.max_frames_per_target,
+                "frames_per_video": self.frames_per_video, "look_before_answer": self.look_before_answer,
                 "focus": self.focus}
 
     def __len__(self) -> int:
@@ -378,8 +409,8 @@ class SearchCatalogue:
         return self._entries[index]
 
     def action_groups(self) -> list[int]:
-        """Group per entry for hierarchical policies: 0 skim/listen, 1 zoom/rescan, 2 windows, 3 answer."""
-        ids = {"skim": 0, "listen": 0, "zoom": 1, "rescan": 1, "window": 2, "answer": 3}
+        """Group per entry for hierarchical policies: 0 skim/listen, 1 zoom/rescan/scan, 2 windows, 3 answer."""
+        ids = {"skim": 0, "listen": 0, "zoom": 1, "rescan": 1, "scan": 1, "window": 2, "answer": 3}
         return [ids[e.move] for e in self._entries]
 
     def describe(self, index: int) -> str:
@@ -393,6 +424,8 @@ class SearchCatalogue:
             return f"zoom into {which}, dense up to {e.frames} frames"
         if e.move == "rescan":
             return f"rescan unmatched videos x{e.frames}"
+        if e.move == "scan":
+            return f"scan the answer video x{e.frames}"
         if e.move == "window":
             a, b = self.windows[e.window]
             return f"observe v{e.video + 1} [{a:.3g}-{b:.3g}] x{e.frames}"
@@ -406,7 +439,7 @@ class SearchCatalogue:
             return mask
         mem = memory_of(state, self.dense_spacing)
         nv = min(state.num_videos, self.max_videos)
-        can_look = state.frames_left > 0 and nv > 0
+        can_look = frames_left(state, self.frames_per_video) > 0 and nv > 0
         unheard = any(a and not h for a, h in zip(state.has_audio, mem.listened))
         open_windows = mem.unresolved()
         unmatched = bool(mem.unmatched_videos()) and mem.skims > 0
@@ -420,8 +453,12 @@ class SearchCatalogue:
                     e.level >= 1.0 or len(self._select(open_windows, e.level)) > 1)
             elif e.move == "rescan":
                 mask[i] = can_look and unmatched
+            elif e.move == "scan":
+                mask[i] = can_look and 1 <= (state.answer_video or 0) <= nv
             elif e.move == "window":
                 mask[i] = can_look and e.video < nv
+        if self.look_before_answer and can_look and any(not mem.samples[v] for v in range(nv)):
+            mask[self.reader_index] = False  # the reader would guess: look at every video first
         return mask
 
     # -- decoding --------------------------------------------------------------------------------
@@ -430,7 +467,7 @@ class SearchCatalogue:
 
     def _targets(self, wanted: list[tuple[int, float, float, int]], state: EpisodeState) -> list[tuple[int, float, float, int]]:
         """Clip frame requests to the per-target limit and the frames left, in order."""
-        left = state.frames_left
+        left = frames_left(state, self.frames_per_video)
         out = []
         for v, a, b, f in wanted[: self.max_targets]:
             f = max(0, min(int(f), self.max_frames_per_target, left))
@@ -478,9 +515,9 @@ class SearchCatalogue:
         elif e.move == "zoom":
             wanted = self._zoom(mem, e.level, e.frames)
         elif e.move == "rescan":
-            for v in mem.unmatched_videos() or range(nv):
-                gap = state.durations[v] / max(1, len(mem.samples[v]))
-                wanted.append((v, min(state.durations[v] * 0.999, gap / 2), state.durations[v], e.frames))
+            wanted = [self._shifted(mem, state, v, e.frames) for v in mem.unmatched_videos() or range(nv)]
+        elif e.move == "scan" and 1 <= (state.answer_video or 0) <= nv:
+            wanted = [self._shifted(mem, state, state.answer_video - 1, e.frames)]
         elif e.move == "window" and e.video < nv:
             a, b = self.windows[e.window]
             d = state.durations[e.video]
@@ -492,6 +529,12 @@ class SearchCatalogue:
         if e.move == "skim" and e.listen:
             return [call, *self._listen_calls(mem, state, focus)]
         return call
+
+    @staticmethod
+    def _shifted(mem: SearchMemory, state: EpisodeState, v: int, frames: int) -> tuple[int, float, float, int]:
+        """Video ``v`` whole, starting half the gap between the frames already taken in (new times)."""
+        gap = state.durations[v] / max(1, len(mem.samples[v]))
+        return (v, min(state.durations[v] * 0.999, gap / 2), state.durations[v], frames)
 
     def _listen_calls(self, mem: SearchMemory, state: EpisodeState, focus: str) -> list[ToolCall]:
         nv = min(state.num_videos, self.max_videos)
@@ -512,7 +555,8 @@ class SearchEncoder:
     - ``task`` (6 + 4V + 3,): answer type one-hot, which videos exist, their durations
       (``log1p(d) / log1p(1800)``), which have audio, which is the ``answer_video``, option
       count / O, whether there are no options, whether the question names a window.
-    - ``progress`` (10,): steps used / max, frames used / budget, frames left / budget, whether
+    - ``progress`` (10,): steps used / max, frames used / allowance, frames left / allowance (the
+      env's budget, or ``frames_per_video`` per video as in :class:`SearchCatalogue`), whether
       one step is left, skims done / 3, share of audio tracks heard, distinct evidence / 40, new
       evidence last step / 10, matching records / 20, unresolved candidates / 4.
     - ``coverage`` (V, 2, W): per video and window, frames there relative to dense sampling
@@ -531,11 +575,13 @@ class SearchEncoder:
         scales: window scales of ``coverage`` and ``heat`` (default 1, 2, 4, 8: 15 windows).
         top_candidates: K.
         text_dim: hash buckets of ``question``.
-        dense_spacing: as in :class:`SearchCatalogue` (keep them equal).
+        dense_spacing, frames_per_video: as in :class:`SearchCatalogue` (keep them equal).
     """
 
     def __init__(self, max_videos: int = 4, max_options: int = 8, scales: Sequence[int] = (1, 2, 4, 8),
-                 top_candidates: int = 4, text_dim: int = 64, dense_spacing: float = 2.0, **_ignored: Any):
+                 top_candidates: int = 4, text_dim: int = 64, dense_spacing: float = 2.0,
+                 frames_per_video: int | None = None, **_ignored: Any):
+        self.frames_per_video = int(frames_per_video) if frames_per_video else None
         self.max_videos = int(max_videos)
         self.max_options = int(max_options)
         self.scales = tuple(int(s) for s in scales)
@@ -564,7 +610,7 @@ class SearchEncoder:
         return {"class": f"{__name__}:SearchEncoder", "max_videos": self.max_videos,
                 "max_options": self.max_options, "scales": list(self.scales),
                 "top_candidates": self.top_candidates, "text_dim": self.text_dim,
-                "dense_spacing": self.dense_spacing}
+                "dense_spacing": self.dense_spacing, "frames_per_video": self.frames_per_video}
 
     def reset(self, obs: Any, info: dict) -> dict[str, np.ndarray]:
         self.state = self._follow() if self._follow is not None else EpisodeState.from_reset(obs, info)
@@ -631,9 +677,10 @@ class SearchEncoder:
         options[1, :n_opt] = mem.option_match()[:n_opt]
         audio_tracks = sum(1 for a in s.has_audio if a)
         heard = sum(1 for a, h in zip(s.has_audio, mem.listened) if a and h)
-        ms, fb = max(1, s.max_steps), max(1, s.frame_budget)
+        ms, fb = max(1, s.max_steps), max(1, frame_allowance(s, self.frames_per_video))
         progress = np.array([
-            min(1.0, s.steps / ms), min(1.0, s.frames / fb), s.frames_left / fb, float(s.steps_left <= 1),
+            min(1.0, s.steps / ms), min(1.0, s.frames / fb), frames_left(s, self.frames_per_video) / fb,
+            float(s.steps_left <= 1),
             min(1.0, mem.skims / 3), heard / audio_tracks if audio_tracks else 1.0, min(1.0, len(s.evidence) / 40),
             min(1.0, s.last_new_evidence / 10), min(1.0, float((scores > 0).sum()) / 20),
             min(1.0, len([c for c in cands if not c.resolved]) / 4)], dtype=np.float32)
@@ -655,6 +702,7 @@ def wrap_search_env(env: gym.Env, catalogue: dict[str, Any] | None = None,
                   **{k: v for k, v in (catalogue or {}).items() if k != "class"}}
     cat = SearchCatalogue(**cat_kwargs)
     enc = SearchEncoder(**{"max_videos": cat.max_videos, "dense_spacing": cat.dense_spacing,
+                           "frames_per_video": cat.frames_per_video,
                            **{k: v for k, v in (encoder or {}).items() if k != "class"}})
     actions = DiscreteActions(env, catalogue=cat)
     enc.follow(lambda: actions.state)
@@ -682,4 +730,4 @@ def encoder_from_config(config: dict[str, Any]) -> Any:
 
 
 __all__ = ["Candidate", "SearchCatalogue", "SearchEncoder", "SearchEntry", "SearchMemory", "catalogue_from_config",
-           "encoder_from_config", "memory_of", "named_windows", "wrap_search_env"]
+           "encoder_from_config", "frame_allowance", "frames_left", "memory_of", "named_windows", "wrap_search_env"]
