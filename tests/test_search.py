@@ -216,3 +216,29 @@ def test_scan_looks_at_the_answer_video_between_the_frames_taken(mini_suite_path
     assert target.video == v and target.num_frames == 8
     assert target.start == pytest.approx(d / 8 / 2, abs=1e-3) and target.end == pytest.approx(d)
     env.close()
+
+
+def test_active_search_recipe_config(tmp_path):
+    from cvr_gym.train.recipes import get_recipe
+
+    recipe = get_recipe("active-search")
+    cfg = recipe.build(str(tmp_path), seed=3, updates=7, perception_noise=(0.1, 0.05))
+    assert cfg.wrappers == "search" and cfg.select_split == "val" and cfg.log_dir == str(tmp_path)
+    assert (cfg.seed, cfg.updates) == (3, 7)
+    assert cfg.env_kwargs["perception_noise"] == {"miss_prob": 0.1, "confusion_prob": 0.05}
+    assert cfg.env_kwargs["reward"] == recipe.config["env_kwargs"]["reward"]  # noise keeps the recipe's reward
+    assert "perception_noise" not in recipe.build(str(tmp_path)).env_kwargs
+    with pytest.raises(ValueError, match="unknown recipe"):
+        get_recipe("nope")
+
+
+def test_train_recipe_writes_best_checkpoint_and_curve(tmp_path):
+    from cvr_gym.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--recipe", "active-search", "--out", str(out), "--updates", "1", "--no-progress"]) == 0
+    assert (out / "checkpoints" / "best.pt").is_file() and (out / "learning_curve.png").stat().st_size > 0
+    from baselines.checkpoint_agent import CheckpointAgent
+
+    agent = CheckpointAgent(out / "checkpoints" / "best.pt")
+    assert isinstance(agent.catalogue, SearchCatalogue) and agent.catalogue.look_before_answer

@@ -15,9 +15,12 @@ policy can learn how many frames to spend but never where to zoom. This module a
   heat per video and window at several scales, the best candidate windows, per-option match,
   answer type, budget).
 - :class:`SearchCatalogue`: actions relative to what was seen (zoom into the best unresolved
-  candidates, rescan where nothing matched between the frames already taken, skim every video,
-  listen to every track) as well as absolute windows, and the ``answer_from_evidence`` reader
-  macro-action.
+  candidates, rescan where nothing matched between the frames already taken, scan the video the
+  answer is about, skim every video, listen to every track) as well as absolute windows, and the
+  ``answer_from_evidence`` reader macro-action. Options shape the search without naming any task
+  family: ``frames_per_video`` (an allowance, the heuristic's cap), ``look_before_answer`` and
+  ``min_frames_per_video`` (the reader is masked until every video, or that many frames per
+  video, was looked at). A look never re-samples frame times already taken.
 
 Everything is computed from the question, the options and the evidence text, so it works on
 generated, imported and real suites alike (no per-family features). Both classes are drop-in
@@ -28,7 +31,16 @@ replacements for :class:`~cvr_gym.wrappers.catalogue.ActionCatalogue` and
 checkpoint agent; :func:`wrap_search_env` builds the pair.
 
 Scores reached with these wrappers answer through the reader macro-action: they measure search,
-not evidence reasoning.
+not evidence reasoning. ``cvr-gym train --recipe active-search`` (:mod:`cvr_gym.train.recipes`)
+trains the GRPO MLP over them; ``examples/train_sb3_ppo.py --wrappers search`` trains SB3's
+MaskablePPO over the same settings.
+
+Example::
+
+    env = wrap_search_env(gym.make("CVRSim-v0", split="train"),
+                          catalogue={"look_before_answer": True, "scan_frames": (16, 32)})
+    obs, info = env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step(int(np.flatnonzero(env.action_masks())[0]))
 """
 
 from __future__ import annotations
@@ -333,7 +345,8 @@ class SearchCatalogue:
     Masked out: moves with nothing to do (no unresolved candidate, a multi-window zoom that would
     pick only the best window, no unheard track, every video matched, no answer video to scan), observe moves with no
     frames left, moves on missing videos, everything but the answer on the last step, and (with
-    ``look_before_answer``) the answer while some video has not been looked at.
+    ``look_before_answer``) the answer while some video has not been looked at (or, with
+    ``min_frames_per_video``, while fewer frames than that per video were spent).
     Requests above the frames left are cut to fit. With ``frames_per_video`` the frames left are
     those of an allowance of that many frames per video (capped by the env's budget), the cap
     the heuristic and single-pass agents work under, so a policy is compared at equal cost.
@@ -349,6 +362,8 @@ class SearchCatalogue:
         look_before_answer: mask the answer until every video has had a frame looked at (while
             frames are left): without it a cost-weighted reward teaches a policy to answer from
             listening alone, guessing on questions about what is seen.
+        min_frames_per_video: mask the answer until this many frames per video were spent (while
+            frames are left), a floor under the search so that no kind of question is given up on.
         focus: ``"question"`` (the question is the focus prompt) or a fixed text.
     """
 
@@ -358,8 +373,10 @@ class SearchCatalogue:
                  scales: Sequence[int] = (1, 2, 4),
                  frame_counts: Sequence[int] = (8, 16), dense_spacing: float = 2.0, max_targets: int = 4,
                  max_frames_per_target: int = 64, frames_per_video: int | None = None,
-                 look_before_answer: bool = False, focus: str = "question", **_ignored: Any):
+                 look_before_answer: bool = False, min_frames_per_video: int = 0, focus: str = "question",
+                 **_ignored: Any):
         self.look_before_answer = bool(look_before_answer)
+        self.min_frames_per_video = int(min_frames_per_video)
         self.max_videos = int(max_videos)
         self.frames_per_video = int(frames_per_video) if frames_per_video else None
         self.skim_frames = tuple(int(f) for f in skim_frames)
@@ -400,6 +417,7 @@ class SearchCatalogue:
                 "frame_counts": list(self.frame_counts), "dense_spacing": self.dense_spacing,
                 "max_targets": self.max_targets, "max_frames_per_target": self.max_frames_per_target,
                 "frames_per_video": self.frames_per_video, "look_before_answer": self.look_before_answer,
+                "min_frames_per_video": self.min_frames_per_video,
                 "focus": self.focus}
 
     def __len__(self) -> int:
@@ -457,8 +475,9 @@ class SearchCatalogue:
                 mask[i] = can_look and 1 <= (state.answer_video or 0) <= nv
             elif e.move == "window":
                 mask[i] = can_look and e.video < nv
-        if self.look_before_answer and can_look and any(not mem.samples[v] for v in range(nv)):
-            mask[self.reader_index] = False  # the reader would guess: look at every video first
+        if can_look and ((self.look_before_answer and any(not mem.samples[v] for v in range(nv)))
+                         or state.frames < self.min_frames_per_video * nv):
+            mask[self.reader_index] = False  # the reader would guess: look first
         return mask
 
     # -- decoding --------------------------------------------------------------------------------
@@ -466,8 +485,12 @@ class SearchCatalogue:
         return state.question[:300] if self.focus == "question" else self.focus
 
     def _targets(self, wanted: list[tuple[int, float, float, int]], state: EpisodeState) -> list[tuple[int, float, float, int]]:
-        """Clip frame requests to the per-target limit and the frames left, in order."""
+        """Clip frame requests to the per-target limit and the frames left, in order. A request whose
+        frames would fall where frames were already taken (the same window asked again, e.g. a
+        zoom narrowing a window its last frames did not tighten) starts half a frame gap later,
+        so every look brings new times."""
         left = frames_left(state, self.frames_per_video)
+        times = memory_of(state, self.dense_spacing).samples
         out = []
         for v, a, b, f in wanted[: self.max_targets]:
             f = max(0, min(int(f), self.max_frames_per_target, left))
@@ -477,6 +500,10 @@ class SearchCatalogue:
             end = min(b, state.durations[v])
             if end <= a:
                 continue
+            step = (end - a) / f
+            i = bisect.bisect_left(times[v], a + 0.4 * step)
+            if i < len(times[v]) and times[v][i] <= a + 0.6 * step:  # the first frame was taken before
+                a += 0.5 * step
             out.append((v + 1, round(a, 3), round(end, 3), f))
         return out
 
