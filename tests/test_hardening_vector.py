@@ -143,7 +143,7 @@ def _run_unmasked(env, rng, episodes=20):
 
 
 def test_unmasked_agents_always_answer_and_pay_for_calls():
-    env = wrap_env(gym.make("CVRSim-v0", split=None, max_episode_steps=6), flat=True)
+    env = wrap_env(gym.make("CVRSim-v0", split=None, max_episode_steps=6), flat=True, call_cost=0.01)
     assert isinstance(env.observation_space, gym.spaces.Box)
     _, reasons, extra = _run_unmasked(env, np.random.default_rng(0))
     assert set(reasons) == {"answer"} and extra < 0
