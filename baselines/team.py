@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from baselines.checkpoint_agent import CheckpointAgent
 from cvr_gym.data.readers import read_answer
 from baselines.heuristic import HeuristicAgent
 from cvr_gym.evaluation.registry import make_agent, parse_spec
 from cvr_gym.core.actions import ToolCall
 from cvr_gym.core.costs import CostModel
+from cvr_gym.team.memory import with_memory
 
 _COSTS = CostModel()
 
@@ -133,8 +135,18 @@ def _split(jobs: Sequence[tuple[float, Any]], seats: int) -> list[list[Any]]:
     return shares
 
 
+class TeamCheckpointAgent(CheckpointAgent):
+    """A trained policy (``checkpoint:PATH``) on a team seat: it reads the team memory as if it had
+    made the others' calls itself (:func:`cvr_gym.team.memory.with_memory`), the view the team
+    trainer (:mod:`cvr_gym.train.team`) gives its policy. Waiting seats' actions are ignored by
+    the env, so it needs nothing else."""
+
+    def act(self, obs: str, info: dict[str, Any]) -> Any:
+        return super().act(obs, with_memory(info))
+
+
 #: Agents with a team-aware version: spec name -> class built from the same spec argument.
-TEAM_AWARE: dict[str, type] = {"heuristic": TeamHeuristicAgent}
+TEAM_AWARE: dict[str, type] = {"heuristic": TeamHeuristicAgent, "checkpoint": TeamCheckpointAgent}
 
 
 def make_team(spec: str, num_agents: int, seed: int = 0, action_space: Any | None = None) -> list[Any]:

@@ -24,6 +24,8 @@ if "CVRSim-v0" not in registry:
     register(id="CVRSim-v0", entry_point="cvr_gym.envs:make_sim_env", additional_wrappers=(_SYNC_STEP_LIMIT,))
 if "CVRReal-v0" not in registry:
     register(id="CVRReal-v0", entry_point="cvr_gym.envs.real:make_real_env", additional_wrappers=(_SYNC_STEP_LIMIT,))
+if "CVRRemote-v0" not in registry:  # an env served by `cvr-gym serve` (needs cvr-gym[openenv])
+    register(id="CVRRemote-v0", entry_point="cvr_gym.integrations.openenv:RemoteCVREnv")
 
 __all__ = [
     "ActionParseError", "Evidence", "FAMILIES", "Limits", "RewardConfig", "ScoringConfig", "ScriptItem", "Suite",

@@ -75,6 +75,37 @@ def test_parallel_api_test_real(tmp_path):
     env.close()
 
 
+@pytest.mark.real
+def test_team_compare_in_both_worlds(tmp_path):
+    from PIL import ImageDraw
+
+    from cvr_gym.evaluation.compare import CompareConfig
+    from cvr_gym.team.compare import run_team_comparison
+    from cvr_gym.team.play import TeamConfig
+    from baselines.team import make_team
+    from test_real_env import write_video
+
+    def draw(d: ImageDraw.ImageDraw, t, font):
+        if t < 2:
+            d.text((20, 100), "RED DOOR", fill=(0, 0, 0), font=font)
+
+    write_video(tmp_path / "a.mp4", 4.0, draw)
+    row = {"id": "door", "family": "BU", "answer_type": "single", "answer": "A",
+           "question": "What does the sign in the video say?", "options": ["RED DOOR", "BLUE CAR"],
+           "videos": [{"index": 1, "duration": 4.0, "fps": 10, "has_audio": False, "path": "a.mp4",
+                       "script": [{"start": 0, "end": 2, "kind": "text", "content": "RED DOOR"}]}]}
+    (tmp_path / "tasks.jsonl").write_text(json.dumps(row) + "\n")
+    for mode in ("paired", "replay"):
+        config = CompareConfig(agent="heuristic:4,skim=4,reader=generic", suite=str(tmp_path / "tasks.jsonl"),
+                               split=None, mode=mode)
+        result = run_team_comparison(config, TeamConfig(2), make_team)
+        summary = result["summary"]["ALL"]
+        assert summary["n"] == 1 and summary["sim_score"] == 1.0 and summary["real_score"] == 1.0
+        assert summary["answer_agreement"] == 1.0 and summary["evidence_recall"] == 1.0
+        ep = result["episodes"][0]
+        assert ep["sim"]["rounds"] == len(ep["sim"]["steps"]) and ep["real"]["frames"] == ep["sim"]["frames"]
+
+
 def test_spaces_are_the_single_envs(mini_suite_path):
     env = team(mini_suite_path, 2)
     assert env.action_space(A0) is env.action_space(A0) is env.envs[0].action_space
@@ -270,3 +301,38 @@ def test_cli_eval_team_and_report(mini_suite_path, tmp_path, capsys):
     assert main(["report", str(out)]) == 0
     assert main(["eval", "--suite", str(mini_suite_path), "--agent", "heuristic", "--team", "2",
                  "--topology", "star", "--no-progress"]) == 2
+
+
+# -- team training ---------------------------------------------------------------------------------
+def test_team_grpo_trains_resumes_and_its_checkpoint_plays_alone_and_in_teams(mini_suite_path, tmp_path):
+    from baselines.team import make_team
+    from cvr_gym.evaluation.runner import EvalConfig, plan, run_episodes
+    from cvr_gym.team.play import TeamConfig, run_team_episodes
+    from cvr_gym.train.team import TeamGRPOConfig, TeamGRPOTrainer
+
+    config = TeamGRPOConfig(suite=str(mini_suite_path), split=None, eval_split=None, num_agents=2, group_size=2,
+                            tasks_per_update=2, updates=2, log_dir=str(tmp_path / "run"), checkpoint_every=0,
+                            seed=3, num_envs=1, catalogue={"scales": (1,), "frame_counts": (8, 32), "num_choices": 0},
+                            encoder={"text_dim": 32})
+    trainer = TeamGRPOTrainer(config)
+    assert trainer.team_env(None).team_reward.cost_sharing == "team"
+    records = trainer.train()
+    update = records[-1]
+    assert update["rollout/episodes"] == 8 and update["rollout/team_episodes"] == 4  # 2 tasks x 2 teams x 2 seats
+    assert update["rollout/team_steps"] >= 1 and np.isfinite(update["loss"])
+    ev = trainer.evaluate(split=None, episodes=3)
+    assert ev["episodes"] == 3 and 0.0 <= ev["score"] <= 1.0 and ev["steps"] >= 1
+    assert trainer.evaluate(split=None, episodes=3) == ev  # greedy team evaluation is deterministic
+    trainer.close()
+
+    ckpt = tmp_path / "run" / "checkpoints" / "last.pt"
+    resumed = TeamGRPOTrainer.from_checkpoint(ckpt, log_dir=str(tmp_path / "resumed"))
+    assert resumed.update_count == 2 and isinstance(resumed.config, TeamGRPOConfig) and resumed.config.num_agents == 2
+    resumed.close()
+
+    eval_config = EvalConfig(agent=f"checkpoint:{ckpt}", suite=str(mini_suite_path), split=None, episodes=3)
+    episodes = plan(eval_config)
+    alone = [r.record for r in run_episodes(eval_config, episodes)]
+    team4 = [r.record for r in run_team_episodes(eval_config, TeamConfig(2), episodes, make_team)]
+    assert all(r["termination_reason"] in ("answer", "max_steps", "frame_budget") for r in alone)
+    assert all(r["team"]["num_agents"] == 2 and r["agent_name"].startswith("checkpoint:") for r in team4)

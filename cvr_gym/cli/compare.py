@@ -26,6 +26,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(written by cvr-gym build-scripts), per evidence kind")
     p.add_argument("--out", default="runs/compare", help="folder for compare.json and compare.png (default runs/compare)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+    p.add_argument("--ray", metavar="ADDRESS", default=None,
+                   help="compare the tasks on Ray workers: a cluster address (auto, ray://HOST:10001) or 'local' "
+                        "(needs cvr-gym[ray]); same results as a local run")
+    p.add_argument("--workers", type=int, default=2, help="Ray workers with --ray (default 2)")
+    p.add_argument("--team", type=int, default=None, metavar="N",
+                   help="compare a team of N copies of --agent sharing a memory (cvr_gym.team) in both worlds; "
+                        "steps are rounds")
+    p.add_argument("--topology", default="full", help="team communication: full, ring or dropout[:P] (default full)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,7 +60,21 @@ def run(args: argparse.Namespace) -> int:
     config = CompareConfig(
         agent=args.agent, suite=args.suite, split=split, episodes=args.episodes, seed=args.seed, mode=args.mode,
         real_args={"visual": args.visual, "audio": args.audio}, env_args=parse_env_args(args.env_arg))
-    result = run_comparison(config, progress=lambda tasks: tqdm(tasks, desc="sim vs real", unit="task"))
+    progress = lambda tasks: tqdm(tasks, desc="sim vs real", unit="task")  # noqa: E731
+    if args.team:
+        from baselines.team import make_team
+        from cvr_gym.team.compare import run_team_comparison
+        from cvr_gym.team.play import TeamConfig
+
+        team = TeamConfig(num_agents=args.team, topology=args.topology)
+        result = run_team_comparison(config, team, make_team, progress=progress)
+        args.agent = team.label(args.agent)
+    elif args.ray:
+        from cvr_gym.integrations.ray import ray_map_tasks
+
+        result = run_comparison(config, progress=progress, map_tasks=ray_map_tasks(args.ray, args.workers))
+    else:
+        result = run_comparison(config, progress=progress)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "compare.json").write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")

@@ -16,6 +16,9 @@ SRC is one task JSON file, a JSONL file, or a folder searched recursively (e.g. 
 build_data/finished_task folder holding assembly_synthesis/, behavior_synthesis/, ...).
 The generator type of each record comes from its folder name (<type>_synthesis), its file
 name (moc_task_*, msr_task_*) or its fields; --type forces one.
+AgentCVR's verl training data is read too: a .parquet file (or a folder of them; needs
+pyarrow, the `data` extra) or the same rows as JSONL, each row naming its task in
+extra_info.task_name and carrying the scripts in extra_info.videos.
 
 Mapping: assembly->PEA, behavior->BU (multi), cooking->CC, grounding->FSA (interval),
 movie->NC, plot->PI, sort->PSS (order), uav_count->MOC, uav_position->MSR.
@@ -25,8 +28,9 @@ effects]) -> speech and sound evidence (see --caption-kind).
 Records that cannot be mapped are listed with the reason; the rest are written. The exit
 status is 1 only if nothing was imported.
 
-example:
+examples:
   cvr-gym import agentcvr build_data/finished_task -o envs_data/agentcvr/train.jsonl
+  cvr-gym import agentcvr format_data/crossvid_train_mini.parquet -o envs_data/agentcvr/verl.jsonl
 """
 
 _EPILOG_CROSSVID = """\
@@ -60,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "generators) as tasks with per-video scripts for the simulator.",
         epilog=_EPILOG_AGENTCVR, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    agent.add_argument("src", metavar="SRC", help="task JSON/JSONL file or folder")
+    agent.add_argument("src", metavar="SRC", help="task JSON/JSONL file, verl .parquet file, or folder")
     _common(agent)
     agent.add_argument("--type", dest="source_type", metavar="TYPE",
                        help="generator type of every record: assembly, behavior, cooking, grounding, movie, plot, "

@@ -13,10 +13,10 @@ what each one called and got back is shared through the team memory as the topol
 """
 
 from cvr_gym.team.env import ALL_COMPONENTS, CVRTeamEnv, parallel_env
-from cvr_gym.team.memory import MemoryEntry, TeamMemory
+from cvr_gym.team.memory import MemoryEntry, TeamMemory, with_memory
 from cvr_gym.team.rewards import TeamRewardConfig
 from cvr_gym.team.topology import TOPOLOGIES, Topology
 from cvr_gym.team.vote import TeamAnswer, team_answer
 
 __all__ = ["ALL_COMPONENTS", "CVRTeamEnv", "MemoryEntry", "TOPOLOGIES", "TeamAnswer", "TeamMemory",
-           "TeamRewardConfig", "Topology", "parallel_env", "team_answer"]
+           "TeamRewardConfig", "Topology", "parallel_env", "team_answer", "with_memory"]

@@ -229,14 +229,11 @@ class CVRTeamEnv(ParallelEnv):
             self._result = team_answer(self.task, self._answers, self.possible_agents, self.summariser,
                                        self.envs[0].scoring)
 
-        observations, rewards, terminations, truncations, infos = {}, {}, {}, {}, {}
+        per_agent: dict[str, tuple[str, dict, dict]] = {}
         for agent in live:
             i = self._index[agent]
-            received = [] if agent in waiting else [
-                e for other in live if links[i, self._index[other]] for e in written.get(other, ())]
             components = dict.fromkeys(ALL_COMPONENTS, 0.0)
-            entries = written.get(agent, [])
-            tool_entries = [e for e in entries if e.call.name != "answer"]
+            tool_entries = [e for e in written.get(agent, ()) if e.call.name != "answer"]
             if agent in outputs:
                 obs, info = outputs[agent]
                 components.update(info["reward_components"])
@@ -249,6 +246,17 @@ class CVRTeamEnv(ParallelEnv):
                 obs, info = "No call this round (passed).", self._idle_info(i)
             if done:
                 components["team_outcome"] = self.team_reward.team_outcome * self._result.score
+            per_agent[agent] = (obs, info, components)
+        if self.team_reward.cost_sharing == "team":  # every agent pays the team's spend, as it gets its outcome
+            shared = sum(c["cost"] for _, _, c in per_agent.values())
+            for _, _, c in per_agent.values():
+                c["cost"] = shared
+
+        observations, rewards, terminations, truncations, infos = {}, {}, {}, {}, {}
+        for agent, (obs, info, components) in per_agent.items():
+            i = self._index[agent]
+            received = [] if agent in waiting else [
+                e for other in live if links[i, self._index[other]] for e in written.get(other, ())]
             for k, v in components.items():
                 self._episode_components[agent][k] += v
             info = dict(info)

@@ -108,3 +108,18 @@ def memory_section(entries: Iterable[MemoryEntry]) -> str:
     if not entries:
         return "Team memory: nothing new from the other agents."
     return "Team memory (the other agents' calls and results this round):\n" + "\n".join(e.text() for e in entries)
+
+
+def with_memory(info: dict[str, Any]) -> dict[str, Any]:
+    """``info`` as if the agent had made the calls it received from the team memory itself: their
+    calls appended to ``tool_calls`` and their evidence to ``evidence`` (its own totals and
+    budget unchanged). A single-agent reader, encoder or policy then uses the memory without
+    knowing about teams."""
+    entries = (info.get("team") or {}).get("memory") or ()
+    if not entries:
+        return info
+    out = dict(info)
+    out["tool_calls"] = list(info.get("tool_calls") or ()) + [e["call"] for e in entries
+                                                               if e["call"].get("name") != "answer"]
+    out["evidence"] = list(info.get("evidence") or ()) + [ev for e in entries for ev in e["evidence"]]
+    return out

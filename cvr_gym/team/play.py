@@ -77,7 +77,8 @@ def play_team_episode(env: CVRTeamEnv, agents: Sequence[Any], *, seed: int | Non
         _reset_agent(agent, obs[name], infos[name], s)
     seat = dict(zip(env.possible_agents, agents))
     while env.agents:
-        actions = {a: seat[a].act(obs[a], infos[a]) for a in env.agents}
+        # waiting seats' actions are ignored by the env: do not ask them
+        actions = {a: seat[a].act(obs[a], infos[a]) for a in env.agents if not infos[a]["team"]["waiting"]}
         obs, rewards, _, _, infos = env.step(actions)
         if on_round is not None:
             on_round(actions, rewards, infos)

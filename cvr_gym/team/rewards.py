@@ -5,6 +5,12 @@
   minus ``over_limit`` per call past ``call_limit`` calls of the agent (VideoChat-M1 penalises
   more than 5 tool calls strongly).
 
+``cost_sharing="team"`` makes each agent's ``cost`` term the whole team's (as ``team_outcome`` is
+the whole team's), so an agent gains nothing by leaving the looking to the others: within an
+episode the agents' returns then differ only by their own answers and collaboration terms, the
+cooperative setting for training one shared policy. ``"own"`` (default) keeps each agent's own,
+as in the single env.
+
 The agent's own answer is scored by its env as in the single-agent env (``outcome``), with the
 weights of the env's :class:`~cvr_gym.core.rewards.RewardConfig`.
 """
@@ -25,12 +31,19 @@ class TeamRewardConfig:
         collaboration: reward per call that added new evidence to the team memory.
         call_limit: tool calls (observe, listen) an agent may make before each one is penalised.
         over_limit: penalty per tool call past ``call_limit``.
+        cost_sharing: ``"own"`` (each agent's cost term is its own spend) or ``"team"`` (each
+            agent's cost term is the whole team's).
     """
 
     team_outcome: float = 1.0
     collaboration: float = 0.05
     call_limit: int = 5
     over_limit: float = 0.2
+    cost_sharing: str = "own"
+
+    def __post_init__(self) -> None:
+        if self.cost_sharing not in ("own", "team"):
+            raise ValueError(f"cost_sharing must be 'own' or 'team', got {self.cost_sharing!r}")
 
     @classmethod
     def from_any(cls, value: "TeamRewardConfig | dict | None") -> "TeamRewardConfig":
