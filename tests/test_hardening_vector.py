@@ -169,3 +169,15 @@ def test_call_cost_and_masked_penalty_are_charged_as_documented():
     assert info["reward_components"]["masked_action"] == -0.5
     with pytest.raises(ValueError):
         DiscreteActions(gym.make("CVRSim-v0"), call_cost=float("nan"))
+
+
+def test_huge_integers_do_not_kill_async_workers():
+    big = '{"name": "answer", "arguments": {"answer": %s}}' % ("9" * 5000)
+    envs = gym.make_vec("CVRSim-v0", num_envs=2, vectorization_mode="async", split=None)
+    try:
+        envs.reset(seed=0)
+        obs, reward, term, trunc, info = envs.step((big, big))
+        assert all("Invalid action" in o for o in obs) and (reward < 0).all()
+        obs, *_ = envs.step((envs.single_action_space.sample(), envs.single_action_space.sample()))
+    finally:
+        envs.close()
