@@ -3,7 +3,7 @@
 - :class:`GRPOConfig` / :class:`GRPOTrainer` (:mod:`cvr_gym.train.grpo`): GRPO for torch policies
   over the classic-RL wrappers, with :class:`MLPPolicy` (:mod:`cvr_gym.train.policy`) as the
   default policy.
-- :mod:`cvr_gym.train.trl_llm`: GRPO for LLM masters through TRL.
+- :mod:`cvr_gym.train.llm`: LLM masters through TRL (SFT, KTO, GRPO).
 
 Names are imported on first access, so ``import cvr_gym.train`` does not import torch.
 """
