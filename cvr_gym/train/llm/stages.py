@@ -62,23 +62,31 @@ def _sft_trainer(config, model, tokenizer, callbacks):
 
     # Loss on the assistant turns only: the template needs {% generation %} markers.
     template = get_training_chat_template(tokenizer)
+    original = tokenizer.chat_template
     if template is not None:
         tokenizer.chat_template = template
     args = SFTConfig(per_device_train_batch_size=config.batch_size, gradient_accumulation_steps=config.grad_accum,
                      max_length=config.max_length, assistant_only_loss=True,
                      **_common_args(config), **config.trainer_kwargs)
     dataset = load_jsonl_dataset(config.sft_data, keep=("messages", "tools"))
-    return SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                      peft_config=_peft_config(config), callbacks=callbacks)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                         peft_config=_peft_config(config), callbacks=callbacks)
+    trainer.cvr_chat_template = original  # saved with the model: the inference template TRL recognises
+    return trainer
 
 
 def _kto_trainer(config, model, tokenizer, callbacks):
     from trl import KTOConfig, KTOTrainer
 
+    dataset = load_jsonl_dataset(config.kto_data, keep=("prompt", "completion", "label"))
+    n_good = sum(dataset["label"])
+    weights = {}
+    if n_good and len(dataset) - n_good and "desirable_weight" not in config.trainer_kwargs:
+        # KTO's advice: desirable_weight * n_desirable / (undesirable_weight * n_undesirable) in [1, 4/3]
+        weights["desirable_weight"] = max(1.0, (len(dataset) - n_good) / n_good)
     args = KTOConfig(per_device_train_batch_size=config.batch_size, gradient_accumulation_steps=config.grad_accum,
                      max_length=config.max_length, beta=config.beta or 0.1,
-                     **_common_args(config), **config.trainer_kwargs)
-    dataset = load_jsonl_dataset(config.kto_data, keep=("prompt", "completion", "label"))
+                     **weights, **_common_args(config), **config.trainer_kwargs)
     return KTOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                       peft_config=_peft_config(config), callbacks=callbacks)
 
@@ -168,6 +176,8 @@ def train(config: LLMTrainConfig, model: Any = None, tokenizer: Any = None) -> d
     if factory is not None:
         summary["env_counts"] = {k: sum(e.counts[k] for e in factory.instances)
                                  for k in ("episodes", "tool", "text", "invalid")}
+    if getattr(trainer, "cvr_chat_template", None) is not None:
+        trainer.processing_class.chat_template = trainer.cvr_chat_template
     if config.save:
         out.mkdir(parents=True, exist_ok=True)
         trainer.save_model(str(out))
