@@ -28,14 +28,13 @@ class CheckpointAgent:
         import torch
 
         from cvr_gym.train.grpo import load_policy
-        from cvr_gym.wrappers.catalogue import ActionCatalogue
-        from cvr_gym.wrappers.encoding import ObservationEncoder
+        from cvr_gym.wrappers.search import catalogue_from_config, encoder_from_config
 
         self._torch = torch
         self.path = Path(path)
         self.policy, meta = load_policy(self.path)
-        self.catalogue = ActionCatalogue(**meta["catalogue"])
-        self.encoder = ObservationEncoder(**meta["encoder"])
+        self.catalogue = catalogue_from_config(meta["catalogue"])
+        self.encoder = encoder_from_config(meta["encoder"])
         self.greedy = bool(greedy)
         self.seed = int(seed)
         self._rng = np.random.default_rng(seed)
@@ -45,7 +44,7 @@ class CheckpointAgent:
 
     @classmethod
     def from_spec(cls, arg: str | None, seed: int = 0, action_space: Any | None = None) -> "CheckpointAgent":
-        """``checkpoint:PATH`` (append ``?sample`` to sample actions instead of taking the arg-max)."""
+        """a trained policy: checkpoint:PATH (append ``?sample`` to sample actions instead of the arg-max)."""
         if not arg:
             raise ValueError("the checkpoint agent needs a path: checkpoint:PATH")
         path, _, flag = arg.partition("?")
@@ -80,5 +79,5 @@ class CheckpointAgent:
 
 
 def make_agent(arg: str | None, seed: int = 0, action_space: Any | None = None) -> CheckpointAgent:
-    """Registry factory for ``checkpoint:PATH``."""
+    """a trained policy: checkpoint:PATH (a .pt file written by cvr-gym train)."""
     return CheckpointAgent.from_spec(arg, seed=seed, action_space=action_space)

@@ -9,11 +9,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from baselines import reading
-from baselines.base import Limits
-from baselines.registry import parse_args
 from cvr_gym.core.actions import ToolCall
 from cvr_gym.core.focus import stemmed_words
+from cvr_gym.core.limits import Limits
+from cvr_gym.core.view import TaskView
+from cvr_gym.data.readers import READERS, read_answer
+from cvr_gym.evaluation.registry import parse_args
 
 # Windows the question names: "In video 1, between 49.9 and 52.6 s", "video 2 at 10-20 s",
 # "Between 13.95 and 17.45 s, video 1 shows ...".
@@ -54,7 +55,7 @@ class HeuristicAgent:
        frames every ``dense_spacing`` seconds, so short events inside it are not missed. Videos
        where nothing matched are re-scanned between the frames already taken. Rounds repeat while
        frames and steps remain.
-    4. **Answer** with the evidence reader (:mod:`baselines.reading`).
+    4. **Answer** with the evidence reader (:mod:`cvr_gym.data.readers`).
 
     Frames are capped at ``frames_per_video`` times the number of videos (and the env's frame
     budget), so the agent never spends more than a single pass with that many frames per video.
@@ -76,7 +77,8 @@ class HeuristicAgent:
     def __init__(self, frames_per_video: int = 32, skim_frames: int = 12, dense_spacing: float = 2.0,
                  max_windows: int | None = None, listen: bool = True, action_space: Any | None = None,
                  reader: str = "auto", narrow_frames: int = 6, relative_threshold: float = 0.5):
-        reading.get_reader(reader)
+        if reader not in READERS:
+            raise ValueError(f"unknown reader {reader!r}; readers are {', '.join(READERS)}")
         if skim_frames < 1 or frames_per_video < skim_frames:
             raise ValueError("need 1 <= skim_frames <= frames_per_video")
         self.frames_per_video = int(frames_per_video)
@@ -105,8 +107,8 @@ class HeuristicAgent:
 
     # -- protocol -------------------------------------------------------------------------------
     def reset(self, obs: str, info: dict[str, Any], *, seed: int | None = None) -> None:
-        self.limits = self.base_limits.with_prompt(obs)
-        self.view = reading.task_view(info)
+        self.limits = Limits.from_info(info, self.base_limits)
+        self.view = TaskView.from_info(info)
         ctx = info["action_context"]
         self.durations = [float(d) for d in ctx["durations"]]
         self.has_audio = list(ctx.get("has_audio") or [True] * len(self.durations))
@@ -131,7 +133,7 @@ class HeuristicAgent:
             targets = self._zoom_targets()
             if targets:
                 return ToolCall.observe_many(targets, focus=self.focus)
-        return ToolCall.answer(reading.read_answer(self.view, self.evidence, self.reader))
+        return ToolCall.answer(read_answer(self.view, self.evidence, self.reader))
 
     # -- phases ---------------------------------------------------------------------------------
     def _skim(self) -> list[ToolCall]:
@@ -190,7 +192,7 @@ class HeuristicAgent:
         scored = []
         for ev in records:
             shared = doc_words[ev.content] & self.query
-            score = sum(idf.get(w, 0.0) for w in shared)
+            score = math.fsum(idf.get(w, 0.0) for w in sorted(shared))  # not set order: PYTHONHASHSEED
             if score > 0 and ev.video <= len(self.durations):
                 scored.append((score, ev))
         if not scored:
@@ -275,5 +277,5 @@ def _merge(windows: list[_Window]) -> list[_Window]:
 
 
 def make_agent(arg: str | None, seed: int = 0, action_space: Any | None = None) -> HeuristicAgent:
-    """Registry factory for ``heuristic[:N,...]``."""
+    """active search: skim, then zoom on what the question asks about; heuristic[:N][,skim=K][,listen=no][,reader=R]."""
     return HeuristicAgent.from_spec(arg, seed, action_space)

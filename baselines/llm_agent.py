@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from baselines.base import Limits
+from cvr_gym.core.limits import Limits
 
 _OPTIONS = {"temperature": float, "max_tokens": int, "device": str, "key_env": str, "timeout": float,
             "retries": int, "compact": int, "max_evidence": int}
@@ -137,7 +137,7 @@ class LLMAgent:
     def reset(self, obs: str, info: dict[str, Any], *, seed: int | None = None) -> None:
         from cvr_gym.core.tools import compact_system_prompt, system_prompt
 
-        limits = Limits().with_prompt(obs)
+        limits = Limits.from_info(info, Limits.from_space(self.space))
         if self.compact:
             prompt = compact_system_prompt(limits.max_steps, limits.frame_budget)
         else:
@@ -201,7 +201,7 @@ def parse_llm_spec(arg: str | None) -> tuple[str, str, dict[str, Any]]:
 
 
 def make_agent(arg: str | None, seed: int = 0, action_space: Any | None = None) -> LLMAgent:
-    """Registry factory for ``llm:hf:PATH``, ``llm:openai:BASE_URL#MODEL`` and ``llm:PATH``."""
+    """a chat LLM calling the tools: llm:hf:PATH, llm:openai:BASE_URL#MODEL, llm:smollm2, llm:PATH."""
     kind, target, options = parse_llm_spec(arg)
     temperature = options.get("temperature", 0.0)
     max_tokens = options.get("max_tokens", 512)

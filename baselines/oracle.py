@@ -6,8 +6,8 @@ import math
 from typing import Any
 
 from baselines.planned import PlannedAgent, fit_budget, pack_targets, split_window
-from baselines.registry import parse_args
 from cvr_gym.core.actions import ToolCall
+from cvr_gym.evaluation.registry import parse_args
 
 
 class OracleAgent(PlannedAgent):
@@ -25,10 +25,11 @@ class OracleAgent(PlannedAgent):
         frames_per_second: frames per second of span (default 2).
         min_frames: frames per span at least (default 4).
         action_space: the env's action space (for per-call limits).
-        reader: answer reader, ``"auto"``, ``"family"`` or ``"generic"`` (see :mod:`baselines.reading`).
+        reader: answer reader, ``"auto"``, ``"family"`` or ``"generic"`` (see :mod:`cvr_gym.data.readers`).
     """
 
     name = "oracle"
+    privileged_info = True  # the registry makes its env with privileged_info=True
 
     def __init__(self, frames_per_second: float = 2.0, min_frames: int = 4, action_space: Any | None = None,
                  reader: str = "auto"):
@@ -38,7 +39,10 @@ class OracleAgent(PlannedAgent):
 
     @classmethod
     def from_spec(cls, arg: str | None, seed: int = 0, action_space: Any | None = None) -> "OracleAgent":
-        """``oracle[:F][,min_frames=N][,reader=R]`` (F frames per second of span, default 2)."""
+        """observe and listen exactly at the gold evidence spans; oracle[:F][,min_frames=N][,reader=R]
+
+        F frames per second of span (default 2). The env needs ``privileged_info=True``.
+        """
         positional, options = parse_args(arg)
         unknown = set(options) - {"min_frames", "reader"}
         if unknown or len(positional) > 1:

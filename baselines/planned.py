@@ -6,29 +6,31 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from baselines import reading
-from baselines.base import Limits
 from cvr_gym.core.actions import ToolCall
+from cvr_gym.core.limits import Limits
+from cvr_gym.core.view import TaskView
+from cvr_gym.data.readers import READERS, read_answer
 
 
 class PlannedAgent:
     """Base class: build a list of tool calls at reset, send one per step, then answer.
 
     Subclasses implement :meth:`plan`. Evidence returned by every step (``info["evidence"]``) is
-    gathered and handed to the answer reader (:func:`baselines.reading.read_answer`). The agent
+    gathered and handed to the answer reader (:func:`cvr_gym.data.readers.read_answer`). The agent
     answers early when only one step is left, so a plan longer than the step limit still ends with
     an answer.
 
     Arguments:
         action_space: the env's :class:`~cvr_gym.core.spaces.ToolCallSpace` (for per-call limits);
             ``None`` assumes the env defaults.
-        reader: ``"auto"``, ``"family"`` or ``"generic"`` (see :mod:`baselines.reading`).
+        reader: ``"auto"``, ``"family"`` or ``"generic"`` (see :mod:`cvr_gym.data.readers`).
     """
 
     name = "planned"
 
     def __init__(self, action_space: Any | None = None, reader: str = "auto"):
-        reading.get_reader(reader)  # fail early on an unknown or unavailable reader
+        if reader not in READERS:
+            raise ValueError(f"unknown reader {reader!r}; readers are {', '.join(READERS)}")
         self.reader = reader
         self.base_limits = Limits.from_space(action_space)
         self.limits = self.base_limits
@@ -38,8 +40,8 @@ class PlannedAgent:
 
     # -- protocol -------------------------------------------------------------------------------
     def reset(self, obs: str, info: dict[str, Any], *, seed: int | None = None) -> None:
-        self.limits = self.base_limits.with_prompt(obs)
-        self.view = reading.task_view(info)
+        self.limits = Limits.from_info(info, self.base_limits)
+        self.view = TaskView.from_info(info)
         self.evidence = []
         self._queue = bundle(self.plan(info), self.limits.max_steps - 1)
 
@@ -48,7 +50,7 @@ class PlannedAgent:
         step = int(info.get("step", 0))
         if self._queue and step < self.limits.max_steps - 1:
             return self._queue.pop(0)
-        return ToolCall.answer(reading.read_answer(self.view, self.evidence, self.reader))
+        return ToolCall.answer(read_answer(self.view, self.evidence, self.reader))
 
     # -- to override ------------------------------------------------------------------------------
     def plan(self, info: dict[str, Any]) -> list[ToolCall]:

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from baselines.base import Limits
 from cvr_gym.core.actions import ToolCall
+from cvr_gym.core.limits import Limits
 from cvr_gym.core.spaces import ToolCallSpace, sample_answer
 
 
@@ -41,7 +41,7 @@ class RandomAgent:
 
     @classmethod
     def from_spec(cls, arg: str | None, seed: int = 0, action_space: Any | None = None) -> "RandomAgent":
-        """``random``."""
+        """random valid tool calls, then a random answer of the right type (chance level)."""
         return cls(seed, action_space=action_space)
 
     def _seed(self, seed: int | None) -> None:
@@ -51,7 +51,7 @@ class RandomAgent:
     def reset(self, obs: str, info: dict[str, Any], *, seed: int | None = None) -> None:
         if seed is not None:
             self._seed(seed)
-        self.limits = self.base_limits.with_prompt(obs)
+        self.limits = Limits.from_info(info, self.base_limits)
         self._context = dict(info["action_context"])
         self._looks = int(self.rng.integers(0, max(1, self.limits.max_steps - 1)))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from baselines.planned import PlannedAgent, fit_budget, pack_targets, split_window
-from baselines.registry import parse_args
 from cvr_gym.core.actions import ToolCall
+from cvr_gym.evaluation.registry import parse_args
 
 
 class SinglePassAgent(PlannedAgent):
@@ -25,7 +25,7 @@ class SinglePassAgent(PlannedAgent):
         frames_per_video: frames sampled per video (default 32).
         listen: whether to listen to the audio tracks (default True).
         action_space: the env's action space (for per-call limits).
-        reader: answer reader, ``"auto"``, ``"family"`` or ``"generic"`` (see :mod:`baselines.reading`).
+        reader: answer reader, ``"auto"``, ``"family"`` or ``"generic"`` (see :mod:`cvr_gym.data.readers`).
     """
 
     def __init__(self, frames_per_video: int = 32, listen: bool = True, action_space: Any | None = None,
@@ -39,7 +39,10 @@ class SinglePassAgent(PlannedAgent):
 
     @classmethod
     def from_spec(cls, arg: str | None, seed: int = 0, action_space: Any | None = None) -> "SinglePassAgent":
-        """``single-pass[:N][,listen=no][,reader=R]`` (N frames per video, default 32)."""
+        """observe every video uniformly, listen to all, answer; single-pass[:N][,listen=no][,reader=R]
+
+        N frames per video, default 32.
+        """
         positional, options = parse_args(arg)
         unknown = set(options) - {"listen", "reader"}
         if unknown or len(positional) > 1:

@@ -5,7 +5,7 @@ import json
 import pytest
 from PIL import ImageDraw
 
-from cvr_gym.compare import CompareConfig, contents_match, recall_precision, run_comparison, summarise
+from cvr_gym.evaluation.compare import CompareConfig, evidence_matches, recall_precision, run_comparison, summarise
 from cvr_gym.core.evidence import Evidence
 
 from test_real_env import write_video
@@ -15,12 +15,14 @@ def ev(kind, content, video=1):
     return Evidence(video, 0.0, 1.0, kind, content)
 
 
-def test_contents_match_is_fuzzy_within_kind_groups():
-    assert contents_match(ev("text", "STEP 3: ADD SALT"), ev("text", "STEP 3: ADD SALI"), 0.7)
-    assert contents_match(ev("speech", "hello there"), ev("sound", "hello there"), 0.7)  # both audio
-    assert not contents_match(ev("text", "ADD SALT"), ev("object", "ADD SALT"), 0.7)
-    assert not contents_match(ev("text", "ADD SALT", 1), ev("text", "ADD SALT", 2), 0.7)
-    assert not contents_match(ev("text", "ADD SALT"), ev("text", "WHISK EGGS"), 0.7)
+def test_evidence_matches_is_fuzzy_within_kind_groups():
+    assert evidence_matches(ev("text", "STEP 3: ADD SALT"), ev("text", "STEP 3: ADD SALI"), 0.7)
+    assert evidence_matches(ev("speech", "hello there"), ev("sound", "hello there"), 0.7)  # both audio
+    assert not evidence_matches(ev("text", "ADD SALT"), ev("object", "ADD SALT"), 0.7)
+    assert not evidence_matches(ev("text", "ADD SALT", 1), ev("text", "ADD SALT", 2), 0.7)
+    assert not evidence_matches(ev("text", "ADD SALT"), ev("text", "WHISK EGGS"), 0.7)
+    assert evidence_matches(ev("object", "2 x red cube"), ev("object", "2 x Red cube"), 0.7)
+    assert not evidence_matches(ev("object", "2 x red cube"), ev("object", "3 x red cube"), 0.7)  # counts exact
 
 
 def test_recall_precision_hand_values():

@@ -18,11 +18,12 @@ from cvr_gym.core.tasks import FAMILIES
 from cvr_gym.data.corpus import generate_corpus
 from cvr_gym.data.corpus.layout import shapes
 from cvr_gym.data.corpus.match import lines_like, phrase_score, ratio
-from cvr_gym.data.corpus.parity import oracle_calls, run_oracle
 from cvr_gym.data.corpus.plan import Scene, Sound, VideoPlan
-from cvr_gym.data.corpus.readers import READERS, corpus_reader, read_corpus_answer
+from cvr_gym.data.families import CORPUS_READERS as READERS
+from cvr_gym.data.readers import corpus_reader, read_corpus_answer
 from cvr_gym.data.render import RenderError, render_corpus, render_video, task_line, text_width
-from cvr_gym.data.view import TaskView
+from cvr_gym.core.view import TaskView
+from cvr_gym.evaluation import make_agent, play_episode
 from cvr_gym.perception.decode import probe
 
 CORPUS = data_dir() / "corpus"
@@ -41,6 +42,15 @@ def sim_env(suite):
                    max_steps=64, frame_budget=4096)
     yield env
     env.close()
+
+
+def run_oracle(env, task_id):
+    """The oracle agent on ``task_id``: its score and the evidence each of its steps returned."""
+    steps = []
+    agent = make_agent("oracle", action_space=env.action_space)
+    info = play_episode(env, agent, options={"task_id": task_id},
+                        on_step=lambda step: steps.append(list(step.info["evidence"])))
+    return info["score"] or 0.0, steps
 
 
 # -- the bundled suite -------------------------------------------------------------------------------
@@ -116,7 +126,7 @@ def test_corpus_readers_leave_generated_questions_alone():
 
 
 def test_oracle_in_the_simulator_answers_every_task(suite, sim_env):
-    scores = [run_oracle(sim_env, t.id).score for t in suite]
+    scores = [run_oracle(sim_env, t.id)[0] for t in suite]
     assert min(scores) > 0.95, scores
 
 
@@ -137,10 +147,9 @@ def test_readers_tolerate_ocr_and_asr_slips(suite, sim_env):
 
     scores, blind = [], []
     for task in suite:
+        _, steps = run_oracle(sim_env, task.id)
+        evidence = [ev for step in steps for ev in step]
         obs, info = sim_env.reset(options={"task_id": task.id})
-        evidence = []
-        for call in oracle_calls(info):
-            evidence.extend(sim_env.step(call)[4]["evidence"])
         for ev in evidence:
             if ev.kind in ("text", "speech"):
                 ev.content = slip(ev.content)
@@ -163,7 +172,7 @@ def test_perceived_scripts_match_the_suite(suite):
         assert all(v.script for v in b.videos) and a.evidence == b.evidence and a.answer == b.answer
     env = gym.make("CVRSim-v0", suite=perceived, privileged_info=True, max_evidence_per_target=100, max_steps=64,
                    frame_budget=4096)
-    scores = [run_oracle(env, t.id).score for t in perceived]
+    scores = [run_oracle(env, t.id)[0] for t in perceived]
     assert np.mean(scores) > 0.95, scores
 
 
@@ -201,12 +210,12 @@ def test_real_episode_recovers_text_and_speech(suite, sim_env, family):
     env = gym.make("CVRReal-v0", suite=suite, privileged_info=True, max_evidence_per_target=100,
                    max_steps=64, frame_budget=4096)
     try:
-        real, sim = run_oracle(env, task.id), run_oracle(sim_env, task.id)
+        (real_score, real_steps), (sim_score, sim_steps) = run_oracle(env, task.id), run_oracle(sim_env, task.id)
     finally:
         env.close()
-    assert real.score == sim.score == 1.0
-    seen = [ev for step in real.steps for ev in step]
-    for ev in (ev for step in sim.steps for ev in step):
+    assert real_score == sim_score == 1.0
+    seen = [ev for step in real_steps for ev in step]
+    for ev in (ev for step in sim_steps for ev in step):
         if ev.kind == "text":
             assert lines_like(seen, ev.content, 0.8, video=ev.video), ev.content
         if ev.kind == "speech":

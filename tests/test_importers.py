@@ -106,7 +106,10 @@ def test_agentcvr_answers_become_typed_answers(agentcvr):
     assert (t["agentcvr-plot-0"].answer, len(t["agentcvr-plot-0"].options)) == ("B", 6)
     pss = t["agentcvr-sort-0"]
     assert (pss.answer_type, pss.answer) == ("order", ["B", "C", "A"])  # "2->3->1"
-    assert pss.options[1] == "Segment 2: 12-24 s"
+    assert pss.options[1] == "Segment 2 (video 2)"
+    # Each segment its own video, its script in segment time (run_PSS_agent.py's clip_begin).
+    assert [v.clip for v in pss.videos] == [(0.0, 12.0), (12.0, 24.0), (24.0, 40.0)]
+    assert pss.videos[1].script[0].start == 0.0 and "avocado" in pss.videos[1].script[0].content
     moc = t["agentcvr-uav_count-0"]
     assert (moc.answer, moc.options, moc.meta["count"]) == ("B", ("1", "2", "3", "4"), 2)
     assert t["agentcvr-uav_position-0"].answer == "B"
@@ -250,7 +253,8 @@ def test_crossvid_every_task_is_imported_without_scripts(crossvid, crossvid_root
         for video in task.videos:
             assert video.script == () and video.path and not video.path.startswith("/")
             found = suite.resolve_path(video.path).exists()  # resolves inside the data root
-            assert found == (task.meta["duration_source"][video.index - 1] in ("file", "frames"))
+            sources = task.meta["duration_source"]  # one per file (PI and PSS clip one file)
+            assert found == (sources[min(video.index, len(sources)) - 1] in ("file", "frames"))
     bu = tasks["crossvid-BU-0"]
     assert [v.path for v in bu.videos] == ["videos/behavior/bu_a.mp4", "videos/behavior/bu_b.mp4",
                                            "videos/behavior/bu_c.mp4"]
@@ -288,20 +292,26 @@ def test_crossvid_task_specific_fields(crossvid):
     report, _, t = crossvid
     pea = t["crossvid-PEA-0"]
     assert pea.meta["clips"] == [[0.5, 3.5], [1.0, 4.0], [0.0, 2.5]]
-    assert "video 2 from 1 s to 4 s" in pea.question and pea.options[3] == "wrong position"
-    pi = t["crossvid-PI-0"]
-    assert pi.num_videos == 1 and pi.meta["ending"] == [[3.0, 3.5], [3.5, 4.0]] and pi.answer == "C"
+    # Each PEA video is the clip CrossVid shows: times from 0 at begin, duration = end - begin.
+    assert [v.clip for v in pea.videos] == [(0.5, 3.5), (1.0, 4.0), (0.0, 2.5)]
+    assert [v.duration for v in pea.videos] == [3.0, 3.0, 2.5] and pea.options[3] == "wrong position"
+    pi = t["crossvid-PI-0"]  # beginning and ending are two clips of one file; the middle is in neither
+    assert pi.num_videos == 2 and pi.meta["ending"] == [[3.0, 3.5], [3.5, 4.0]] and pi.answer == "C"
+    assert pi.videos[1].clip == (3.0, 4.0) and pi.videos[0].path == pi.videos[1].path
+    assert pi.videos[0].clip[1] <= pi.videos[1].clip[0]
     fsa = t["crossvid-FSA-0"]
     assert (fsa.answer, fsa.answer_video, fsa.meta["ref_segment"]) == ([1.0, 3.0], 2, [0.5, 1.5])
     pss = t["crossvid-PSS-0"]
-    assert pss.answer == ["B", "C", "A"] and pss.options[2] == "Segment 3: 1-1.5 s and 1.6-2 s"
+    assert pss.answer == ["B", "C", "A"] and pss.options[2] == "Segment 3 (video 3)"
+    assert [v.clip for v in pss.videos] == [(2.0, 3.0), (0.0, 1.0), (1.0, 2.0)]  # no times in the text
+    assert "1.6" not in pss.question + "".join(pss.options)
     msr = t["crossvid-MSR-0"]
     assert "{" not in msr.question and "obj_1 is first seen in video 1 (view A) at 0.07 s, box [100, 40, 140, 70] px" \
         in msr.question and "obj_2 is first seen in video 2 (view B) at 0.1 s" in msr.question
     assert msr.options[1] == "No, obj_1 is one lane to the left"
     assert t["crossvid-CCQA-1"].scoring_points == ("A garnishes with spring onions", "B garnishes with coriander")
     warnings = {(p.where, p.code) for p in report.warnings}
-    assert {("PI.json[0]", "middle-visible"), ("PSS.json[0]", "times-give-order"),
+    assert {("PI.json[0]", "joined-spans"), ("PSS.json[0]", "joined-spans"),
             ("MSR.json[0]", "frame-folders")} <= warnings
 
 
@@ -339,8 +349,8 @@ def test_where_our_scorers_are_more_lenient_than_crossvid(crossvid):
     assert score_answer(t["crossvid-BU-0"], "CA").score == 1.0  # CrossVid: "CA" != "AC" -> 0
     assert score_answer(t["crossvid-NC-0"], "(B)").score == 1.0  # CrossVid: "(B)" != "B" -> 0
     assert score_answer(t["crossvid-FSA-0"], "3,1").score == 1.0  # CrossVid keeps the reversed interval -> IoU 0
-    # Our order answers are option letters: CrossVid's "2->3->1" must go through to_our_answer.
-    assert score_answer(t["crossvid-PSS-0"], "2->3->1").score == 0.0
+    # CrossVid's segment-number order "2->3->1" is read as it stands (letters work too).
+    assert score_answer(t["crossvid-PSS-0"], "2->3->1").score == 1.0
     assert score_answer(t["crossvid-PSS-0"], ["B", "C", "A"]).score == 1.0
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from cvr_gym.core.evidence import Evidence
-from cvr_gym.envs.perceiver import PerceptionError
+from cvr_gym.perception.base import PerceptionError
 from cvr_gym.perception.registry import audio_backend, visual_backend
 
 try:

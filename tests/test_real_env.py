@@ -20,7 +20,9 @@ import cvr_gym  # noqa: F401  (registers the envs)
 from cvr_gym.core.evidence import Evidence
 from cvr_gym.envs import CVREnv, make_sim_env
 from cvr_gym.envs.real import make_real_env
-from cvr_gym.envs.video_perceiver import PerceptionCache, VideoPerceiver, merge_frames
+from cvr_gym.envs.video_perceiver import VideoPerceiver
+from cvr_gym.perception.cache import PerceptionCache
+from cvr_gym.perception.merge import merge_frames
 from cvr_gym.perception.decode import MediaError, MediaReader, scaled_size
 from cvr_gym.perception.offline_visual import CANONICAL_RGB
 
@@ -279,16 +281,17 @@ def test_windows_past_the_end_are_clamped(env, suite_path):
     obs, *_, info = observe(env, 1, 3.0, 100.0, 2)
     assert "window clamped to 3.0-4.0 s" in obs
     assert "blue background" in contents(info)
-    # The task claims 10 s but the file holds 4 s: times past the last frame get the last frame.
-    env.reset(options={"task_id": "long-claim"})
-    obs, *_, info = observe(env, 1, 6.0, 10.0, 2)
-    assert "error" not in obs and "blue background" in contents(info)
-    obs, *_, info = listen(env, 1, 6.0, 10.0)
-    assert "error" not in obs and info["evidence"] == []
+    # The task claims 10 s but the file holds 4 s: reset refuses it, naming both durations.
+    with pytest.raises(MediaError, match=r"declares 10 s but frames decode only up to 4\.\d+ s"):
+        env.reset(options={"task_id": "long-claim"})
     with MediaReader(suite_path.parent / "media" / "scene.mp4") as reader:
         assert reader.audio(3.5, 9.0).size <= int(0.6 * RATE)
         assert reader.audio(20.0, 30.0).size == 0
+        # Times past the last frame get the last frame and are reported as such.
         assert reader.frames_at([1000.0])[0].shape == (240, 320, 3)
+        assert reader.past_end_times == [1000.0]
+        reader.frames_at([3.9])
+        assert reader.past_end_times == []
 
 
 def test_repeated_calls_hit_the_caches(suite_path):

@@ -8,6 +8,7 @@ import pytest
 
 from cvr_gym import ToolCall
 from cvr_gym.cli import main as cli_main
+from cvr_gym.evaluation.agents import timed_step
 from cvr_gym.evaluation.episodes import EpisodeSpec
 from cvr_gym.evaluation.records import EpisodeRecorder, record_line
 from cvr_gym.train.sft_export import export_records, tool_call_text
@@ -17,11 +18,12 @@ def _episode(env, actions, index, task_id="car-colour"):
     """Play ``actions`` and return the record ``cvr-gym eval`` would write."""
     obs, info = env.reset(options={"task_id": task_id})
     rec = EpisodeRecorder(EpisodeSpec(index, task_id, info["family"], 0, 0, 0), "scripted", "scripted",
-                          "CVRSim-v0", obs)
+                          "CVRSim-v0", obs, context={"limits": info["limits"]})
     for action in actions:
-        obs, reward, terminated, truncated, info = env.step(action)
-        rec.step(action, obs, reward, info)
-        if terminated or truncated:
+        step = timed_step(env, action)
+        rec.step(step)
+        info = step.info
+        if step.terminated or step.truncated:
             break
     return rec.finish(info)
 

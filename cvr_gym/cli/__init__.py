@@ -32,16 +32,19 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from gymnasium import error as gym_error
 
     from cvr_gym.core.suites import SuiteError
+    from cvr_gym.evaluation.registry import AgentSpecError
     from cvr_gym.perception.base import BackendLoadError
     from cvr_gym.perception.decode import MediaError
 
-    return (SuiteError, MediaError, BackendLoadError, FileNotFoundError, gym_error.Error)
+    errors: tuple[type[BaseException], ...] = (SuiteError, MediaError, BackendLoadError, AgentSpecError,
+                                               FileNotFoundError, gym_error.Error)
+    grpo = sys.modules.get("cvr_gym.train.grpo")  # loaded (with torch) only by commands that read checkpoints
+    return errors if grpo is None else (*errors, grpo.CheckpointError)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    user_errors = _user_errors()
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
@@ -50,14 +53,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except user_errors as err:
-        # Problems with the user's data or setup: a one-line message, not a traceback.
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     except BrokenPipeError:
         # Output piped into `head` and closed early: not an error of ours.
         sys.stderr.close()
         return 0
+    except Exception as err:
+        if not isinstance(err, _user_errors()):
+            raise
+        # Problems with the user's data or setup: a one-line message, not a traceback.
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -18,9 +18,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "per-family table of mean score and costs.")
     p.add_argument("--env", default="CVRSim-v0", help="env id (default CVRSim-v0)")
     p.add_argument("--agent", default="single-pass",
-                   help="agent spec: random, single-pass[:FRAMES], oracle, heuristic, checkpoint:PATH, llm:MODEL "
-                        "(default single-pass)")
-    p.add_argument("--suite", default="default", help="bundled suite name or JSONL path (default: default)")
+                   help="agent spec: random, single-pass[:FRAMES], oracle, heuristic, checkpoint:PATH, llm:MODEL, "
+                        "or your own module:factory (default single-pass)")
+    p.add_argument("--suite", default=None,
+                   help="bundled suite name or JSONL path (default: default for CVRSim-v0, corpus for CVRReal-v0, "
+                        "whose tasks need video files)")
     p.add_argument("--split", default="test", help="train, val, test or all (default test)")
     p.add_argument("--episodes", type=int, default=None,
                    help="number of episodes (default: one per task; more wrap around the split)")
@@ -31,6 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="episodes run at a time through a Gymnasium vector env (default 1: no vector env)")
     p.add_argument("--vector", choices=("async", "sync"), default="async",
                    help="vector env kind when --num-envs > 1 (default async)")
+    p.add_argument("--ray", metavar="ADDRESS", default=None,
+                   help="run the episodes on Ray actors: a cluster address (auto, ray://HOST:10001) or 'local' "
+                        "(needs cvr-gym[ray]); same records as a local run")
+    p.add_argument("--workers", type=int, default=None,
+                   help="Ray actors with --ray, one episode at a time each (default: --num-envs)")
     p.add_argument("--resume", action="store_true", help="keep the episodes already in --out and run the rest")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     p.add_argument("--render", choices=("ansi",), default=None, help="print each episode's transcript")
@@ -39,6 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "e.g. --env-arg frame_budget=512 --env-arg 'reward={\"cost\": 0.2}'")
     p.add_argument("--no-observations", action="store_true", help="leave observation texts out of the records")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--team", type=int, default=None, metavar="N",
+                   help="evaluate a team of N copies of --agent sharing a memory (cvr_gym.team); the score is the "
+                        "team answer's, frames are summed over the agents, steps are rounds (team steps in "
+                        "parallel) and lat. s the modelled latency with each round's calls in parallel")
+    p.add_argument("--topology", default="full",
+                   help="team communication: full, ring or dropout[:P] (default full)")
     p.set_defaults(func=run)
 
 
@@ -57,27 +70,42 @@ def parse_env_args(items: list[str]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cvr_gym.evaluation.results import ResultsWriter, read_results, record_key
+    from cvr_gym.evaluation.registry import agent_factory
+    from cvr_gym.evaluation.results import ResultsFileBusy, ResultsWriter, read_results, record_key
     from cvr_gym.evaluation.runner import EvalConfig, plan
     from cvr_gym.evaluation.summary import console, summarise, summary_table
 
     if args.resume and not args.out:
         print("error: --resume needs --out", file=sys.stderr)
         return 2
-    if args.num_envs < 1 or (args.episodes is not None and args.episodes < 0):
-        print("error: --num-envs must be at least 1 and --episodes non-negative", file=sys.stderr)
+    if args.suite is None:  # a suite the env can run: the real env needs a video file per video
+        args.suite = "corpus" if args.env.startswith("CVRReal") else "default"
+        print(f"note: --suite not given; using {args.suite!r}"
+              + (" (CVRReal-v0 needs video files; the 'default' suite has none)" if args.suite == "corpus" else ""),
+              file=sys.stderr)
+    if args.num_envs < 1 or (args.episodes is not None and args.episodes < 0) or (args.workers or 1) < 1:
+        print("error: --num-envs and --workers must be at least 1 and --episodes non-negative", file=sys.stderr)
         return 2
+    if args.workers is not None and not args.ray:
+        print("error: --workers needs --ray (use --num-envs for local vector envs)", file=sys.stderr)
+        return 2
+    if args.ray:
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            print("error: --ray needs Ray: pip install 'cvr-gym[ray]'", file=sys.stderr)
+            return 2
     try:
         config = EvalConfig(
             env_id=args.env, agent=args.agent, suite=args.suite,
             split=None if args.split in ("all", "none", "") else args.split,
-            episodes=args.episodes, seed=args.seed, num_envs=args.num_envs, vector_mode=args.vector,
+            episodes=args.episodes, seed=args.seed, num_envs=args.workers or args.num_envs,
+            vector_mode="ray" if args.ray else args.vector, ray_address=args.ray,
             env_args=parse_env_args(args.env_arg), render_mode=args.render,
             keep_observations=not args.no_observations)
         episodes = plan(config)
-        from baselines import agent_factory
-
         agent_factory(config.agent)  # fail early on an unknown or unavailable agent
+        team = _team_config(args)
     except (ValueError, FileNotFoundError, KeyError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -85,18 +113,23 @@ def run(args: argparse.Namespace) -> int:
     wanted = {ep.key for ep in episodes}
     if args.out and args.resume and Path(args.out).is_file():
         # Check before the writer tidies the file: a file of other runs must be left untouched.
-        other = {(r.get("agent"), r.get("env_id")) for r in read_results(args.out)} - {(config.agent, config.env_id)}
+        run_label = team.label(config.agent) if team else config.agent
+        other = {(r.get("agent"), r.get("env_id")) for r in read_results(args.out)} - {(run_label, config.env_id)}
         if other:
             print(f"error: {args.out} holds results of other runs {sorted(map(str, other))}; "
                   f"use another --out", file=sys.stderr)
             return 2
-    writer = ResultsWriter(args.out, resume=args.resume) if args.out else None
+    try:
+        writer = ResultsWriter(args.out, resume=args.resume) if args.out else None
+    except ResultsFileBusy as err:  # two runs on one --out would lose records
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     records: list[dict[str, Any]] = []
     try:
         if writer is not None and writer.existing:
             records = [r for r in writer.existing if record_key(r) in wanted]
         todo = [ep for ep in episodes if writer is None or ep.key not in writer.done]
-        records.extend(_play(config, todo, writer, len(episodes), len(episodes) - len(todo), args))
+        records.extend(_play(config, todo, writer, len(episodes), len(episodes) - len(todo), args, team))
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -115,23 +148,51 @@ def run(args: argparse.Namespace) -> int:
                           "split": config.split, "seed": config.seed, "episodes": len(records),
                           "out": args.out, "families": summary}, indent=2))
     else:
-        title = (f"{config.agent} on {config.env_id}, suite {config.suite}, split {config.split or 'all'}, "
+        title = (f"{team.label(config.agent) if team else config.agent} on {config.env_id}, suite {config.suite}, split {config.split or 'all'}, "
                  f"{len(records)} episodes, seed {config.seed}")
         console().print(summary_table(summary, title))
+        if team:
+            summed = sum(float(r["costs"].get("latency_sum_s", 0.0)) for r in records) / max(1, len(records))
+            print(f"team of {team.num_agents} ({team.topology}): steps = rounds (team steps in parallel); "
+                  f"lat. s = modelled latency with each round's calls in parallel ({summed:.2f} s summed "
+                  f"over the agents)")
     return 0
 
 
-def _play(config: Any, todo: list, writer: Any, total: int, done: int, args: argparse.Namespace) -> list[dict]:
+def _team_config(args: argparse.Namespace) -> Any:
+    if args.team is None:
+        return None
+    try:
+        from cvr_gym.team.play import TeamConfig
+        from cvr_gym.team.topology import Topology
+    except ImportError as err:
+        raise ValueError(f"--team needs the team extra (pip install 'cvr-gym[team]'): {err}") from None
+    if args.team < 1:
+        raise ValueError("--team must be at least 1")
+    Topology.from_any(args.topology)  # fail early on an unknown topology
+    return TeamConfig(num_agents=args.team, topology=args.topology)
+
+
+def _play(config: Any, todo: list, writer: Any, total: int, done: int, args: argparse.Namespace,
+          team: Any = None) -> list[dict]:
     from tqdm import tqdm
 
     from cvr_gym.evaluation.runner import run_episodes
+
+    if team is not None:
+        from baselines.team import make_team
+        from cvr_gym.team.play import run_team_episodes
+
+        results = run_team_episodes(config, team, todo, make_team)
+    else:
+        results = run_episodes(config, todo)
 
     out = []
     score_sum = 0.0
     text_stream = sys.stderr if args.json else sys.stdout
     with tqdm(total=total, initial=done, desc=config.agent, unit="ep", file=sys.stderr,
               disable=args.no_progress, dynamic_ncols=True) as bar:
-        for result in run_episodes(config, todo):
+        for result in results:
             record = result.record
             if writer is not None:
                 writer.write(record)

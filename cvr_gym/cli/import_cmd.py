@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from rich.console import Console
@@ -15,6 +16,9 @@ SRC is one task JSON file, a JSONL file, or a folder searched recursively (e.g. 
 build_data/finished_task folder holding assembly_synthesis/, behavior_synthesis/, ...).
 The generator type of each record comes from its folder name (<type>_synthesis), its file
 name (moc_task_*, msr_task_*) or its fields; --type forces one.
+AgentCVR's verl training data is read too: a .parquet file (or a folder of them; needs
+pyarrow, the `data` extra) or the same rows as JSONL, each row naming its task in
+extra_info.task_name and carrying the scripts in extra_info.videos.
 
 Mapping: assembly->PEA, behavior->BU (multi), cooking->CC, grounding->FSA (interval),
 movie->NC, plot->PI, sort->PSS (order), uav_count->MOC, uav_position->MSR.
@@ -24,8 +28,9 @@ effects]) -> speech and sound evidence (see --caption-kind).
 Records that cannot be mapped are listed with the reason; the rest are written. The exit
 status is 1 only if nothing was imported.
 
-example:
+examples:
   cvr-gym import agentcvr build_data/finished_task -o envs_data/agentcvr/train.jsonl
+  cvr-gym import agentcvr format_data/crossvid_train_mini.parquet -o envs_data/agentcvr/verl.jsonl
 """
 
 _EPILOG_CROSSVID = """\
@@ -59,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "generators) as tasks with per-video scripts for the simulator.",
         epilog=_EPILOG_AGENTCVR, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    agent.add_argument("src", metavar="SRC", help="task JSON/JSONL file or folder")
+    agent.add_argument("src", metavar="SRC", help="task JSON/JSONL file, verl .parquet file, or folder")
     _common(agent)
     agent.add_argument("--type", dest="source_type", metavar="TYPE",
                        help="generator type of every record: assembly, behavior, cooking, grounding, movie, plot, "
@@ -120,8 +125,9 @@ def _run_crossvid(args: argparse.Namespace) -> int:
     from cvr_gym.importers.media import MediaLocator
 
     console = Console(stderr=True)
-    root = Path(args.output).resolve().parent
-    videos = Path(args.videos) if args.videos else root / "videos"
+    # Paths as written, not resolved: a videos/ folder linked into the output's folder is inside it.
+    root = Path(os.path.abspath(args.output)).parent
+    videos = Path(os.path.abspath(args.videos)) if args.videos else root / "videos"
     uav = Path(args.uav) if args.uav else videos.parent / "uav"
     locator = MediaLocator(root)
     if not locator.inside(videos):
@@ -134,7 +140,7 @@ def _run_crossvid(args: argparse.Namespace) -> int:
     if args.uav_fps <= 0:
         console.print("[red]error:[/red] --uav-fps must be positive")
         return 2
-    options = CrossVidOptions(data_root=root, videos_dir=videos.resolve(), uav_dir=uav.resolve(), task=args.task,
+    options = CrossVidOptions(data_root=root, videos_dir=videos, uav_dir=Path(os.path.abspath(uav)), task=args.task,
                               default_duration=args.default_duration, uav_fps=args.uav_fps,
                               license=args.license or LICENSE)
     try:

@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="write the score-vs-frames plot to this PNG")
     p.add_argument("--json", action="store_true", help="print the per-run, per-family summary as JSON")
     p.add_argument("--title", default="", help="title of the table and plot")
+    p.add_argument("--label", action="append", default=None, metavar="NAME",
+                   help="name for the run in each results file, once per file in order (default: the agent spec)")
     p.set_defaults(func=run)
 
 
@@ -24,8 +26,11 @@ def run(args: argparse.Namespace) -> int:
     from cvr_gym.evaluation.results import read_results
     from cvr_gym.evaluation.summary import comparison_table, console, group_runs, summarise
 
+    if args.label is not None and len(args.label) != len(args.results):
+        print(f"error: give --label once per results file ({len(args.results)}), got {len(args.label)}", file=sys.stderr)
+        return 2
     records = []
-    for path in args.results:
+    for n, path in enumerate(args.results):
         try:
             found = read_results(path)
         except OSError as err:
@@ -33,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
         if not found:
             print(f"warning: {path} holds no result records", file=sys.stderr)
+        if args.label is not None:  # the run is named by its agent spec: rename it for the report
+            found = [{**r, "agent": args.label[n]} for r in found]
         records.extend(found)
     if not records:
         print("error: no result records to report", file=sys.stderr)

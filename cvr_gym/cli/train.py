@@ -35,6 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     except (ImportError, AttributeError):
         pass
     p.add_argument("--policy", choices=("mlp", "llm"), default="mlp", help="what to train (default mlp)")
+    p.add_argument("--recipe", default=None,
+                   help="mlp: a named setup that reproduces a reported result (active-search: the GRPO MLP over "
+                        "the search wrappers); it sets every training option but --out, --seed, --updates, "
+                        "--perception-noise and --no-progress")
+    p.add_argument("--perception-noise", default=None, metavar="MISS,CONFUSION",
+                   help="mlp: train (and evaluate) under the simulator's perception noise, e.g. 0.1,0.05")
     p.add_argument("--env", default="CVRSim-v0", help="env id (default CVRSim-v0)")
     p.add_argument("--suite", default="default", help="suite name or JSONL path (default: default)")
     p.add_argument("--split", default="train", help="split to train on (default train)")
@@ -42,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--select-split", default="val",
                    help="mlp: split for model selection, best mean return kept as checkpoints/best.pt ('none' to skip; default val)")
     p.add_argument("--families", default=None, help="comma-separated task families to keep")
-    p.add_argument("--updates", type=int, default=100, help="mlp: total GRPO updates (default 100)")
+    p.add_argument("--updates", type=int, default=None, help="mlp: total GRPO updates (default 100, or the recipe's)")
     p.add_argument("--steps", type=int, default=None, help="llm: optimizer steps")
     p.add_argument("--group-size", type=int, default=None, help="rollouts per task (mlp default 8)")
     p.add_argument("--tasks-per-update", type=int, default=16, help="mlp: groups per update (default 16)")
@@ -65,6 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=int, default=None, help="env step limit per episode (default: the env's)")
     p.add_argument("--num-envs", type=int, default=8, help="mlp: envs stepped together (default 8)")
     p.add_argument("--async", dest="vector_async", action="store_true", help="mlp: one process per env")
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="mlp: step the envs in Ray actors on this cluster address or 'local' (needs cvr-gym[ray])")
     p.add_argument("--eval-every", type=int, default=10, help="mlp: evaluate every N updates (default 10)")
     p.add_argument("--checkpoint-every", type=int, default=10, help="mlp: checkpoint every N updates (default 10)")
     p.add_argument("--tensorboard", action="store_true", help="mlp: also write TensorBoard scalars")
@@ -99,21 +107,19 @@ def _run_llm(args: argparse.Namespace) -> int:
 def _reference_scores(config) -> dict[str, dict[str, float]]:
     """Mean score and frames of the single-pass and random reference agents on the eval split.
 
-    Drawn as dashed lines on the learning curve. Empty when the ``baselines`` package is missing.
+    Drawn as dashed lines on the learning curve. Empty when the reference agents are not installed.
     """
-    try:
-        from baselines import make_agent, play_episode
-    except ImportError:
-        return {}
     import gymnasium as gym
 
     import cvr_gym  # noqa: F401
+    from cvr_gym.evaluation import make_agent, play_episode
 
     env = gym.make(config.env_id, disable_env_checker=True, **config.env_make_kwargs(config.eval_split))
     out = {}
     try:
         n = len(env.unwrapped.suite)
-        for label, spec in (("single-pass (32 frames/video)", "single-pass:32"), ("random agent", "random")):
+        for label, spec in (("heuristic (skim and zoom)", "heuristic"), ("single-pass (32 frames/video)", "single-pass:32"),
+                            ("random agent", "random")):
             agent = make_agent(spec, seed=config.seed, action_space=env.action_space)
             scores, frames = [], []
             for i in range(n):
@@ -152,16 +158,30 @@ def _run_mlp(args: argparse.Namespace) -> int:
         families=[f for f in args.families.split(",") if f] if args.families else None,
         max_steps=args.max_steps, catalogue=catalogue, env_kwargs=env_kwargs,
         scale_advantages=args.scale_advantages, encoder={"text_encoder": args.text_encoder},
-        group_size=args.group_size or 8, tasks_per_update=args.tasks_per_update, updates=args.updates,
+        group_size=args.group_size or 8, tasks_per_update=args.tasks_per_update, updates=args.updates or 100,
         learning_rate=args.learning_rate or 3e-4, lr_decay=args.lr_decay, clip_epsilon=args.clip_epsilon, kl_coef=args.kl_coef,
         entropy_coef=args.entropy_coef, epochs=args.epochs, seed=args.seed, num_envs=args.num_envs,
-        vectorization="async" if args.vector_async else "sync", eval_every=args.eval_every,
+        vectorization="ray" if args.ray else "async" if args.vector_async else "sync", ray_address=args.ray,
+        eval_every=args.eval_every,
         log_dir=str(out), checkpoint_every=args.checkpoint_every, tensorboard=args.tensorboard,
     )
+    policy_kwargs = {"hidden_sizes": args.hidden}
+    noise = tuple(float(x) for x in args.perception_noise.split(",")) if args.perception_noise else None
+    if noise is not None and len(noise) != 2:
+        raise SystemExit("--perception-noise takes MISS,CONFUSION, e.g. 0.1,0.05")
+    if args.recipe:
+        from cvr_gym.train.recipes import get_recipe
+
+        recipe = get_recipe(args.recipe)
+        config = recipe.build(str(out), seed=args.seed, updates=args.updates, perception_noise=noise)
+        policy_kwargs = dict(recipe.policy_kwargs)
+    elif noise is not None:
+        config.env_kwargs["perception_noise"] = {"miss_prob": noise[0], "confusion_prob": noise[1]}
+    args.updates = config.updates if args.updates is None else args.updates
     if args.resume:
         trainer = GRPOTrainer.from_checkpoint(args.resume, log_dir=str(out), updates=args.updates)
     else:
-        trainer = GRPOTrainer(config, policy_kwargs={"hidden_sizes": args.hidden})
+        trainer = GRPOTrainer(config, policy_kwargs=policy_kwargs)
     remaining = max(0, args.updates - trainer.update_count)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(trainer.config.to_dict(), indent=2))
@@ -204,8 +224,8 @@ def _run_mlp(args: argparse.Namespace) -> int:
     best = trainer.best
     reference = _reference_scores(trainer.config) if eval_split and trainer.config.env_id == "CVRSim-v0" else {}
     png = plot_learning_curve(out / "log.jsonl", out / "learning_curve.png", best_update=best.get("update"),
-                              baselines=reference, title=f"GRPO MLP policy on {trainer.config.env_id}, "
-                              f"suite {trainer.config.suite}")
+                              baselines=reference, title=f"GRPO MLP policy{' (' + args.recipe + ')' if args.recipe else ''} "
+                              f"on {trainer.config.env_id}, suite {trainer.config.suite}")
     summary = {"updates": trainer.update_count, "episodes": trainer.episodes_seen, "wall_s": round(wall, 1),
                "checkpoint": str(out / "checkpoints" / "last.pt"), "learning_curve": str(png)}
     if first_eval and evals:

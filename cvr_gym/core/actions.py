@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -27,6 +27,7 @@ _FROZEN = ConfigDict(extra="forbid", frozen=True)
 
 MAX_VIDEO_INDEX = 99
 MAX_SECONDS = 1e6
+MAX_RESIZE = 4.0
 
 
 def _utf8_text(value: str) -> str:
@@ -43,20 +44,34 @@ FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 AnswerValue = Union[Text, int, FiniteFloat, tuple[Union[Text, int, FiniteFloat], ...]]
 
 
+MAX_FRAME_INDEX = 10_000_000
+
+
 class Target(BaseModel):
-    """One window to observe: ``video`` (1-based), ``start``/``end`` seconds, ``num_frames``."""
+    """One window to observe: ``video`` (1-based), ``start``/``end`` seconds, ``num_frames``.
+
+    ``end`` left out means the end of the video (AgentCVR's executor defaults a target to its
+    whole clip). Frame-indexed views (AgentCVR's drone tasks) give ``start_frame``/``end_frame``
+    (inclusive) instead of times; the env turns them into seconds with the video's fps.
+    """
 
     model_config = _FROZEN
 
     video: int = Field(ge=1, le=MAX_VIDEO_INDEX)
-    start: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
-    end: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
+    start: float = Field(default=0.0, ge=0, le=MAX_SECONDS, allow_inf_nan=False)
+    end: Optional[float] = Field(default=None, ge=0, le=MAX_SECONDS, allow_inf_nan=False)
     num_frames: int = Field(default=8, ge=1, le=MAX_FRAMES_PER_TARGET)
+    start_frame: Optional[int] = Field(default=None, ge=0, le=MAX_FRAME_INDEX)
+    end_frame: Optional[int] = Field(default=None, ge=0, le=MAX_FRAME_INDEX)
 
     @model_validator(mode="after")
     def _ordered(self) -> "Target":
-        if self.end <= self.start:
+        if self.end is not None and self.end <= self.start:
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if self.start_frame is not None and self.end_frame is not None and self.end_frame < self.start_frame:
+            raise ValueError(f"end_frame ({self.end_frame}) must not be before start_frame ({self.start_frame})")
+        if self.end_frame is not None and self.start_frame is None:
+            raise ValueError("end_frame needs a start_frame")
         return self
 
 
@@ -67,21 +82,28 @@ class ObserveArgs(BaseModel):
 
     targets: tuple[Target, ...] = Field(min_length=1, max_length=MAX_TARGETS)
     focus: Text = Field(default="", max_length=MAX_FOCUS_CHARS)
+    #: EVA's "how to watch": frames are scaled by this factor (both sides) before the visual
+    #: agent sees them; visual tokens scale with the frame area and small details may be lost.
+    resize: Optional[float] = Field(default=None, gt=0, le=MAX_RESIZE, allow_inf_nan=False)
 
 
 class ListenArgs(BaseModel):
-    """Arguments of ``listen``: one video window and an optional focus prompt."""
+    """Arguments of ``listen``: one video window and an optional focus prompt.
+
+    ``start``/``end`` left out mean the whole video (AgentCVR's ``get_caption`` needs only
+    ``video_index``).
+    """
 
     model_config = _FROZEN
 
     video: int = Field(ge=1, le=MAX_VIDEO_INDEX)
-    start: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
-    end: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
+    start: float = Field(default=0.0, ge=0, le=MAX_SECONDS, allow_inf_nan=False)
+    end: Optional[float] = Field(default=None, ge=0, le=MAX_SECONDS, allow_inf_nan=False)
     focus: Text = Field(default="", max_length=MAX_FOCUS_CHARS)
 
     @model_validator(mode="after")
     def _ordered(self) -> "ListenArgs":
-        if self.end <= self.start:
+        if self.end is not None and self.end <= self.start:
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
         return self
 
@@ -156,7 +178,8 @@ class ToolCall:
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """``{"name": ..., "arguments": {...}}`` with plain JSON types."""
-        return {"name": self.name, "arguments": self.arguments.model_dump(mode="json")}
+        # Unset optional fields (a whole-video window, no resize) are left out, not written as null.
+        return {"name": self.name, "arguments": self.arguments.model_dump(mode="json", exclude_none=True)}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False)

@@ -27,9 +27,12 @@ class CostModel:
     listen_latency_s: float = 0.3
     latency_per_audio_s: float = 0.1
 
-    def observe(self, frames: int) -> "CallCost":
-        return CallCost("observe", frames, frames * self.tokens_per_frame, 0.0,
-                        self.observe_latency_s + frames * self.latency_per_frame_s)
+    def observe(self, frames: int, resize: float = 1.0) -> "CallCost":
+        """``resize`` scales both sides of each frame, so visual tokens scale with its square (the
+        patch count of a ViT; EVA's ``estimated_tokens`` in ``eval-eva.py``)."""
+        tokens = frames * self.tokens_per_frame if resize == 1.0 else \
+            frames * max(1, round(self.tokens_per_frame * resize * resize))
+        return CallCost("observe", frames, tokens, 0.0, self.observe_latency_s + frames * self.latency_per_frame_s)
 
     def listen(self, seconds: float) -> "CallCost":
         return CallCost("listen", 0, 0, seconds, self.listen_latency_s + seconds * self.latency_per_audio_s)

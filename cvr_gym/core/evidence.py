@@ -28,7 +28,7 @@ class ScriptItem(BaseModel):
     spoken) or ``sound`` (a non-speech sound).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     start: float = Field(ge=0)
     end: float = Field(ge=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -18,6 +19,25 @@ ANSWER_FORMATS = {
     "count": "a whole number",
     "free_text": "a short free-text answer",
 }
+
+
+# Terminal escape sequences (CSI, OSC, two-character), then any control or line-breaking character.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]")
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+_SUSPECT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def clean_line(text: str) -> str:
+    """``text`` as one printable line: terminal escapes removed, line breaks and control characters
+    turned into spaces, lone surrogates into U+FFFD. Focus prompts, perception output and error
+    messages pass through it, so none can colour the agent's terminal, forge a ``Status:`` line of
+    its own or carry text that cannot be written as UTF-8."""
+    if not _SUSPECT.search(text):
+        return text
+    text = _ESCAPES.sub("", text)
+    text = _BREAKS.sub(" ", text)
+    return _SURROGATES.sub("\ufffd", text)
 
 
 @dataclass
@@ -62,16 +82,17 @@ def _when(ev: Evidence) -> str:
 
 
 def format_evidence(ev: Evidence, with_video: bool = False) -> str:
-    content = f'"{ev.content}"' if ev.kind in ("text", "speech") else ev.content
+    content = clean_line(ev.content)
+    content = f'"{content}"' if ev.kind in ("text", "speech") else content
     where = f"video {ev.video}, " if with_video else ""
     return f"  {where}{_when(ev)}  {ev.kind}: {content}"
 
 
 def format_result(result: ToolResult) -> str:
-    lines = [result.header]
+    lines = [clean_line(result.header)]
     if result.error:
-        lines.append(f"  error: {result.error}")
-    lines.extend(f"  note: {n}" for n in result.notes)
+        lines.append(f"  error: {clean_line(result.error)}")
+    lines.extend(f"  note: {clean_line(n)}" for n in result.notes)
     if not result.error:
         if result.evidence:
             several = len({ev.video for ev in result.evidence}) > 1
@@ -84,7 +105,7 @@ def format_result(result: ToolResult) -> str:
 def format_step(results: Sequence[ToolResult], status: str, error: str | None = None) -> str:
     parts = [format_result(r) for r in results]
     if error:
-        parts.append(f"Invalid action: {error}")
+        parts.append(f"Invalid action: {clean_line(error)}")
     parts.append(status)
     return "\n".join(parts)
 

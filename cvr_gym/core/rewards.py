@@ -13,7 +13,8 @@ the return. Components:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Literal
 
@@ -38,12 +39,23 @@ class RewardConfig:
     grounding: float = 0.0
     cost_unit: Literal["frames", "visual_tokens"] = "frames"
 
+    def __post_init__(self) -> None:
+        for name in ("outcome", "format", "cost", "grounding"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"reward weight {name!r} must be a finite number, got {value!r}")
+            object.__setattr__(self, name, float(value))  # floats, so info types never vary
+        if self.cost_unit not in ("frames", "visual_tokens"):
+            raise ValueError(f"cost_unit must be 'frames' or 'visual_tokens', got {self.cost_unit!r}")
+
     @classmethod
     def from_any(cls, value: "RewardConfig | dict | None") -> "RewardConfig":
         if value is None:
             return cls()
         if isinstance(value, cls):
             return value
+        if not isinstance(value, Mapping):
+            raise TypeError(f"reward must be a RewardConfig or a dict of weights, got {type(value).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(value) - known
         if unknown:

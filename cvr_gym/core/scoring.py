@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import math
 import re
-import string
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cvr_gym.core.tasks import Task
+from cvr_gym.core.tasks import OPTION_LETTERS, Task
 
-LETTERS = string.ascii_uppercase
 _WORD = re.compile(r"[a-z0-9]+")
 _NUMBER = re.compile(r"(?<![\d.])-?\d+(?:\.\d+)?")  # "12.5-20" is two numbers, not 12.5 and -20
 _NUMBER_WORDS = {w: i for i, w in enumerate(
@@ -41,6 +39,15 @@ class ScoringConfig:
         count: ``"exact"``, or ``"relative"``: max(0, 1 - |pred - gold| / max(gold, 1)).
         free_text: ``"points"`` (share of scoring points covered) or ``"f1"`` (token F1 to the reference).
         point_threshold: share of a scoring point's content words an answer must contain to cover it.
+        mode: ``"lenient"`` (default, for training: ``"(B)"``, ``"b"``, ``"The answer is B."``,
+            ``"CA"`` for ``AC``, ``"[31, 42]"`` and segment orders in any common spelling are
+            read) or ``"crossvid"``: CrossVid's official per-answer scores exactly (raw text
+            compared as its ``eval/<TASK>.py`` scripts do; see :mod:`cvr_gym.core.crossvid_scoring`).
+        judge: the CCQA judge for ``mode="crossvid"`` (e.g.
+            :class:`~cvr_gym.core.ccqa_judge.OpenAIJudge`); without one an offline clause
+            matcher aware of video identity and negation stands in.
+
+    ``gym.make(..., scoring="crossvid")`` is ``ScoringConfig(mode="crossvid")``.
     """
 
     multi: Literal["exact", "partial"] = "exact"
@@ -48,6 +55,23 @@ class ScoringConfig:
     count: Literal["exact", "relative"] = "exact"
     free_text: Literal["points", "f1"] = "points"
     point_threshold: float = 0.5
+    mode: Literal["lenient", "crossvid"] = "lenient"
+    judge: Any = None
+
+    @classmethod
+    def from_any(cls, value: "ScoringConfig | str | dict | None") -> "ScoringConfig":
+        """A config from ``None``, a mode name (``"lenient"``, ``"crossvid"``) or a dict of fields."""
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            if value not in ("lenient", "crossvid"):
+                raise ValueError(f"scoring must be 'lenient' or 'crossvid', got {value!r}")
+            return cls(mode=value)
+        if isinstance(value, dict):
+            return cls(**value)
+        raise TypeError(f"scoring must be a ScoringConfig, a mode name or a dict, got {type(value).__name__}")
 
 
 @dataclass(frozen=True)
@@ -146,7 +170,7 @@ def _as_text(raw: Any) -> str:
 
 
 def coerce_letter(raw: Any, options: Sequence[str]) -> str:
-    letters = LETTERS[: len(options)]
+    letters = OPTION_LETTERS[: len(options)]
     if isinstance(raw, (list, tuple)) and len(raw) == 1:
         raw = raw[0]
     if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw < len(options):
@@ -166,7 +190,7 @@ def coerce_letter(raw: Any, options: Sequence[str]) -> str:
 
 
 def coerce_letters(raw: Any, options: Sequence[str]) -> list[str]:
-    letters = LETTERS[: len(options)]
+    letters = OPTION_LETTERS[: len(options)]
     if isinstance(raw, (list, tuple)):
         items = [coerce_letter(x, options) for x in raw]
     else:
@@ -182,6 +206,35 @@ def coerce_letters(raw: Any, options: Sequence[str]) -> list[str]:
     if bad or not items:
         raise AnswerFormatError(f"expected option letters out of {list(letters)}, got {str(raw)[:80]!r}")
     return items
+
+
+# Segment-number orders as upstream writes them: AgentCVR's sort gold and answers "4->1->3->2"
+# (agent_system/utils/answer_parse.py parse_agent_output_sort), CrossVid's PSS "2->4->1->3"
+# (eval/PSS.py), and the usual variants: "4, 1, 3, 2", "4 1 3 2", "4→1→3→2", "[4, 1, 3, 2]",
+# "Segment 4 -> Segment 1 -> ...", "Video 4 > Video 1 > ...".
+_ORDER_NUMBERS = re.compile(
+    r"\s*\[?\s*(?:(?:segment|video|clip|seg\.?)\s*)?\d+\s*(?:(?:->|=>|→|>|,|;|\s)\s*(?:(?:segment|video|clip|seg\.?)\s*)?\d+\s*)+\]?\s*\.?\s*",
+    re.IGNORECASE)
+
+
+def coerce_order(raw: Any, options: Sequence[str]) -> list[str]:
+    """An order answer as option letters: letters (``"C, A, B"``) or segment numbers 1..n
+    (``"3->1->2"``, ``[3, 1, 2]``; a permutation of 0..n-1 counts as 0-based indices)."""
+    n = len(options)
+    numbers: list[int] | None = None
+    if isinstance(raw, (list, tuple)) and raw and all(isinstance(x, int) and not isinstance(x, bool) for x in raw):
+        numbers = list(raw)
+    elif isinstance(raw, (list, tuple)) and raw and all(isinstance(x, str) and x.strip().isdigit() for x in raw):
+        numbers = [int(x) for x in raw]
+    elif isinstance(raw, str) and _ORDER_NUMBERS.fullmatch(raw):
+        numbers = [int(x) for x in re.findall(r"\d+", raw)]
+    if numbers is None:
+        return coerce_letters(raw, options)
+    if sorted(numbers) == list(range(1, n + 1)) or (len(set(numbers)) == len(numbers) and all(1 <= k <= n for k in numbers)):
+        return [OPTION_LETTERS[k - 1] for k in numbers]
+    if sorted(numbers) == list(range(n)):
+        return [OPTION_LETTERS[k] for k in numbers]
+    raise AnswerFormatError(f"expected an order of the segments 1..{n}, got {str(raw)[:80]!r}")
 
 
 def coerce_interval(raw: Any) -> list[float]:
@@ -219,6 +272,10 @@ def _to_float(x: Any) -> float:
 
 def score_answer(task: Task, raw: Any, config: ScoringConfig = ScoringConfig()) -> ScoreResult:
     """Coerce ``raw`` to the task's answer type and score it against the gold answer."""
+    if config.mode == "crossvid":
+        from cvr_gym.core.crossvid_scoring import crossvid_score
+
+        return crossvid_score(task, raw, config.judge)
     kind = task.answer_type
     try:
         if kind == "single":
@@ -228,7 +285,7 @@ def score_answer(task: Task, raw: Any, config: ScoringConfig = ScoringConfig()) 
             pred = sorted(set(coerce_letters(raw, task.options)))
             return ScoreResult(score_multi(pred, task.answer, config.multi == "partial"), pred)
         if kind == "order":
-            pred = coerce_letters(raw, task.options)
+            pred = coerce_order(raw, task.options)
             return ScoreResult(score_order(pred, task.answer, config.order == "kendall"), pred)
         if kind == "interval":
             pred = coerce_interval(raw)
@@ -239,7 +296,9 @@ def score_answer(task: Task, raw: Any, config: ScoringConfig = ScoringConfig()) 
         text = _as_text(raw)
         if config.free_text == "f1" or not task.scoring_points:
             return ScoreResult(token_f1(text, task.answer), text)
-        return ScoreResult(score_points(text, task.scoring_points, config.point_threshold), text)
+        from cvr_gym.core.ccqa import score_points_aware
+
+        return ScoreResult(score_points_aware(text, task.scoring_points, task.answer, config.point_threshold), text)
     except AnswerFormatError as err:
         return ScoreResult(0.0, None, str(err))
     except OverflowError:  # an integer answer too large for a float (10**400)

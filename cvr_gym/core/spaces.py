@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
+from gymnasium.vector.utils.shared_memory import (
+    create_shared_memory, read_from_shared_memory, write_to_shared_memory,
+)
 
 from cvr_gym.core.actions import (
     MAX_FRAMES_PER_TARGET, MAX_SECONDS, MAX_TARGETS, MAX_VIDEO_INDEX, ListenArgs, ObserveArgs, ToolCall,
@@ -37,6 +41,60 @@ class UnicodeText(spaces.Text):
     def __eq__(self, other: Any) -> bool:
         return isinstance(other, UnicodeText) and (self.min_length, self.max_length) == (
             other.min_length, other.max_length)
+
+
+# Vector envs in shared-memory mode store text as one int32 per character, indexed into the
+# space's charset; observations quote text in any language, so UnicodeText stores code points
+# instead (-1 pads), lone surrogates included.
+@create_shared_memory.register(UnicodeText)
+def _create_unicode_shared_memory(space: UnicodeText, n: int = 1, ctx: Any = mp) -> Any:
+    return ctx.Array(np.dtype(np.int32).char, n * space.max_length)
+
+
+@write_to_shared_memory.register(UnicodeText)
+def _write_unicode_to_shared_memory(space: UnicodeText, index: int, value: str, shared_memory: Any) -> None:
+    size = space.max_length
+    dest = np.frombuffer(shared_memory.get_obj(), dtype=np.int32)[index * size:(index + 1) * size]
+    codes = np.frombuffer(value[:size].encode("utf-32-le", "surrogatepass"), dtype=np.int32)
+    dest[: len(codes)] = codes
+    dest[len(codes):] = -1
+
+
+class SharedTexts(Sequence):
+    """The texts in a shared-memory buffer, decoded on access.
+
+    ``AsyncVectorEnv`` reads its shared buffer once and expects a live view (numpy arrays are);
+    this is that view for text. A deep copy (what the vector env returns with ``copy=True``, the
+    default) is a plain tuple of the current strings.
+    """
+
+    def __init__(self, data: np.ndarray):
+        self._data = data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        row = self._data[index]
+        end = np.flatnonzero(row < 0)
+        row = row[: end[0]] if end.size else row
+        return row.astype("<i4").tobytes().decode("utf-32-le", "surrogatepass")
+
+    def __deepcopy__(self, memo: dict) -> tuple[str, ...]:
+        return tuple(self)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    def __repr__(self) -> str:
+        return f"SharedTexts({tuple(self)!r})"
+
+
+@read_from_shared_memory.register(UnicodeText)
+def _read_unicode_from_shared_memory(space: UnicodeText, shared_memory: Any, n: int = 1) -> SharedTexts:
+    return SharedTexts(np.frombuffer(shared_memory.get_obj(), dtype=np.int32).reshape((n, space.max_length)))
 
 
 class ToolCallSpace(spaces.Space):

@@ -1,7 +1,7 @@
 """Loading task suites: JSONL files of :class:`~cvr_gym.core.tasks.Task`, validated line by line.
 
 A suite is named either by a path to a ``.jsonl`` file or by the name of a bundled suite in the
-data directory (``envs_data/`` beside the package, or ``$CVR_GYM_DATA``). A bundled suite is a
+data directory (see :func:`data_dir`). A bundled suite is a
 folder ``NAME/`` holding ``train.jsonl``, ``val.jsonl``, ``test.jsonl`` (any subset).
 """
 
@@ -24,20 +24,34 @@ SPLITS = ("train", "val", "test")
 class SuiteError(ValueError):
     """A task file could not be loaded. The message names the file, line, field and problem."""
 
-    def __init__(self, path: str | Path, problems: Sequence[str]):
+    def __init__(self, path: str | Path, problems: Sequence[str] | None = None):
+        if problems is None:  # ``SuiteError(str(err))``: how workers and callers rebuild one
+            message = str(path)
+            self.path, self.problems = message.split(": ", 1)[0], [message]
+            super().__init__(message)
+            return
         self.path = str(path)
         self.problems = list(problems)
         shown = "\n  ".join(self.problems[:20])
         more = f"\n  ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
         super().__init__(f"{self.path}: {len(self.problems)} invalid line(s):\n  {shown}{more}")
 
+    def __reduce__(self):  # async vector envs and worker pools send exceptions across processes
+        return (type(self), (self.path, self.problems))
+
 
 def data_dir() -> Path:
-    """The folder holding bundled suites and videos (``$CVR_GYM_DATA`` overrides it)."""
+    """The folder holding bundled suites and videos.
+
+    ``$CVR_GYM_DATA`` when set; else ``cvr_gym/envs_data`` inside an installed wheel; else the
+    repository's top-level ``envs_data/`` (a source checkout or an editable install).
+    """
     override = os.environ.get("CVR_GYM_DATA")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "envs_data"
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "envs_data"
+    return installed if installed.is_dir() else package.parent / "envs_data"
 
 
 def bundled_suites() -> list[str]:
@@ -59,6 +73,9 @@ class Suite:
 
     def __post_init__(self) -> None:
         self._by_id.update({t.id: i for i, t in enumerate(self.tasks)})
+        problems = escaping_paths(self.tasks, self.data_root)
+        if problems:  # the simulator must refuse what the real env would refuse
+            raise SuiteError(self.sources[0] if self.sources else self.data_root, problems)
 
     def __len__(self) -> int:
         return len(self.tasks)
@@ -93,11 +110,31 @@ class Suite:
         return resolve_inside(self.data_root, relative)
 
 
+def escaping_paths(tasks: Iterable[Task], root: Path) -> list[str]:
+    """One problem per video path that leaves ``root`` (checked lexically: no file is touched)."""
+    base = os.path.normpath(os.path.abspath(root))
+    problems = []
+    for task in tasks:
+        for v in task.videos:
+            if v.path is None:
+                continue
+            full = os.path.normpath(os.path.join(base, v.path))
+            if "\0" in v.path or (full != base and not full.startswith(base.rstrip(os.sep) + os.sep)):
+                problems.append(f"task {task.id!r}, video {v.index}: path {v.path[:200]!r} leaves the data root {base}")
+    return problems
+
+
 def resolve_inside(root: Path, relative: str) -> Path:
-    root = root.resolve()
-    candidate = (root / relative).resolve()
-    if candidate != root and root not in candidate.parents:
-        raise ValueError(f"path {relative!r} leaves the data root {root}")
+    """``root/relative`` if it stays inside ``root`` as written (no ``..`` out, not absolute).
+
+    The check is on the path as written, not on where symlinks lead: task files cannot name
+    anything outside the root, while a folder the user linked into the root (a ``videos``
+    symlink to a big disk) works.
+    """
+    base = Path(os.path.normpath(os.path.abspath(root)))
+    candidate = Path(os.path.normpath(base / relative))
+    if candidate != base and base not in candidate.parents:
+        raise ValueError(f"path {relative!r} leaves the data root {base}")
     return candidate
 
 
@@ -145,13 +182,14 @@ def _parse_lines(path: Path, lines: Iterable[str]) -> tuple[list[Task], list[str
 def read_task_file(path: str | Path) -> list[Task]:
     """Load one JSONL file; raise :class:`SuiteError` listing every bad line if any."""
     path = Path(path)
-    if not path.is_file():
-        raise SuiteError(path, [f"{path}: no such file"])
     try:
-        with path.open(encoding="utf-8") as fh:
+        # utf-8-sig: editors on Windows start files with a byte-order mark; it is not content.
+        with path.open(encoding="utf-8-sig") as fh:
             tasks, problems = parse_task_lines(path, fh)
     except UnicodeDecodeError as err:
         raise SuiteError(path, [f"{path}: not UTF-8 text ({err})"]) from None
+    except OSError as err:
+        raise SuiteError(_shown(path), [f"{_shown(path)}: cannot be read ({err.strerror or err})"]) from None
     if problems:
         raise SuiteError(path, problems)
     return tasks
@@ -176,6 +214,22 @@ def load_suite(name_or_path: str | Path = "default", split: str | None = None,
     ``split`` picks ``train``/``val``/``test`` of a folder suite (``None``: all splits). Loaded
     suites are cached and shared (tasks are immutable), so many envs cost one copy.
     """
+    try:
+        return _load_suite(name_or_path, split, families)
+    except OSError as err:
+        if isinstance(err, FileNotFoundError) and not err.filename:
+            raise  # our own message, naming the suite
+        # e.g. a file name too long for the file system: say which, not a raw OSError
+        raise SuiteError(_shown(name_or_path), [f"{_shown(name_or_path)}: cannot be used as a suite "
+                                                f"({err.strerror or err})"]) from None
+
+
+def _shown(path: str | Path, limit: int = 120) -> str:
+    text = str(path)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _load_suite(name_or_path: str | Path, split: str | None, families: Iterable[str] | None) -> Suite:
     path = Path(name_or_path)
     if not path.exists() and not str(name_or_path).endswith(".jsonl"):
         candidate = data_dir() / str(name_or_path)

@@ -5,6 +5,7 @@ Suites are JSONL files, one :class:`Task` per line. Loading lives in :mod:`cvr_g
 
 from __future__ import annotations
 
+import math
 import string
 from typing import Any, Literal
 
@@ -37,16 +38,33 @@ class VideoSpec(BaseModel):
 
     ``path`` (optional) is relative to the suite's data root; ``script`` is the video's timeline
     of evidence (empty for tasks that only have real videos).
+
+    ``clip`` (optional) is the ``[begin, end]`` window of the file, in seconds, that this video
+    shows: the agent sees only it, its times run from 0 at ``begin`` (as AgentCVR's executor
+    offsets them by ``clip_begin``) and ``duration`` is its length. Script times are clip
+    times too. CrossVid's PEA clips, PI's beginning and ending (the middle stays hidden) and
+    PSS's segments (one video each, in shuffled order) are clips of one file.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     index: int = Field(ge=1)
     duration: float = Field(gt=0)
     fps: float = Field(default=30.0, gt=0)
     has_audio: bool = True
     path: str | None = None
+    clip: tuple[float, float] | None = None
     script: tuple[ScriptItem, ...] = ()
+
+    @model_validator(mode="after")
+    def _clip_is_the_duration(self) -> "VideoSpec":
+        if self.clip is not None:
+            begin, end = self.clip
+            if not (0 <= begin < end) or not all(map(math.isfinite, self.clip)):
+                raise ValueError(f"clip must be [begin, end] with 0 <= begin < end, got {list(self.clip)}")
+            if abs((end - begin) - self.duration) > 1e-3:
+                raise ValueError(f"duration ({self.duration} s) must be the clip's length ({end - begin:g} s)")
+        return self
 
     @model_validator(mode="after")
     def _items_inside_video(self) -> "VideoSpec":
@@ -63,7 +81,7 @@ class VideoSpec(BaseModel):
 class EvidenceSpan(BaseModel):
     """Where the answer's evidence lies: video index and a time window in seconds."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     video: int = Field(ge=1)
     start: float = Field(ge=0)
@@ -89,7 +107,7 @@ class Task(BaseModel):
     - ``free_text``: a reference answer; ``scoring_points`` list what a good answer covers.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(min_length=1)
     family: str = Field(min_length=1)

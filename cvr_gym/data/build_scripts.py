@@ -33,7 +33,7 @@ import numpy as np
 from cvr_gym.core.evidence import Evidence, ScriptItem
 from cvr_gym.core.suites import SPLITS, Suite, load_suite
 from cvr_gym.core.tasks import Task, VideoSpec
-from cvr_gym.envs.video_perceiver import merge_frames
+from cvr_gym.perception.merge import merge_frames
 from cvr_gym.perception.base import AUDIO_SAMPLE_RATE
 from cvr_gym.perception.decode import MediaInfo, MediaReader
 from cvr_gym.perception.registry import audio_backend, visual_backend

@@ -15,7 +15,7 @@ from typing import Any
 from cvr_gym.core.tasks import FAMILIES, Task
 from cvr_gym.data.difficulty import Difficulty, resolve_difficulty
 from cvr_gym.data.families import FAMILY_MODULES
-from cvr_gym.data.families.common import TaskRandom
+from cvr_gym.data.families.procedural_common import TaskRandom
 
 GENERATOR = "cvr_gym.data"
 GENERATOR_VERSION = 1

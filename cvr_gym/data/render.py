@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from cvr_gym.core.tasks import Task
-from cvr_gym.data.corpus.generator import Corpus
+from cvr_gym.data.corpus.builder import Corpus
 from cvr_gym.data.corpus.plan import Scene, VideoPlan
 from cvr_gym.perception.offline_visual import ACHROMATIC_RGB, CANONICAL_RGB
 

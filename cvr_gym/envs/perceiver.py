@@ -13,10 +13,9 @@ import numpy as np
 from cvr_gym.core.evidence import Evidence
 from cvr_gym.core.suites import Suite
 from cvr_gym.core.tasks import Task
+from cvr_gym.perception.base import PerceptionError
 
-
-class PerceptionError(RuntimeError):
-    """A perception call failed (model error, timeout). The env reports it to the agent."""
+__all__ = ["PerceptionError", "Perceiver"]
 
 
 @runtime_checkable

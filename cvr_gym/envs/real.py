@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cvr_gym.core.presets import apply_preset
 from cvr_gym.core.suites import Suite
 from cvr_gym.envs.cvr_env import CVREnv
 from cvr_gym.envs.video_perceiver import VideoPerceiver
@@ -17,7 +18,8 @@ from cvr_gym.envs.video_perceiver import VideoPerceiver
 def make_real_env(visual: Any = "offline", audio: Any = "offline",
                   visual_options: dict[str, Any] | None = None, audio_options: dict[str, Any] | None = None,
                   suite: str | Suite = "corpus", split: str | None = None,
-                  perceiver_options: dict[str, Any] | None = None, **kwargs: Any) -> CVREnv:
+                  perceiver_options: dict[str, Any] | None = None, preset: str | None = None,
+                  **kwargs: Any) -> CVREnv:
     """Build ``CVRReal-v0``: a :class:`CVREnv` whose tools decode and perceive real videos.
 
     ## Description
@@ -41,8 +43,11 @@ def make_real_env(visual: Any = "offline", audio: Any = "offline",
     - ``suite``, ``split``: the task suite (name, path or :class:`Suite`) and split.
     - ``perceiver_options``: keyword arguments for :class:`VideoPerceiver` (``max_side``,
       ``cache``, ``retries``, ...). ``perceiver=`` replaces the perceiver altogether.
+    - ``preset``: ``"agentcvr"`` or ``"eva"``, an upstream system's limits and formats
+      (:mod:`cvr_gym.core.presets`); explicit keywords win.
     - every other keyword goes to :class:`CVREnv` (``max_steps``, ``frame_budget``, ...).
     """
+    kwargs = apply_preset(preset, kwargs)
     perceiver = kwargs.pop("perceiver", None)
     if perceiver is None:
         perceiver = VideoPerceiver(visual, audio, visual_options, audio_options, **(perceiver_options or {}))

@@ -84,15 +84,20 @@ class ScriptPerceiver:
     """
 
     name = "script"
+    #: ``observe`` takes ``resize`` (EVA's frame scale): text and objects whose script item gives
+    #: a ``size`` (height as a share of the frame height) are unreadable when
+    #: ``size * resize < min_readable_size``; the default 0.02 is about 14 px of a 720p frame.
+    supports_resize = True
 
-    def __init__(self, noise: PerceptionNoise | None = None):
+    def __init__(self, noise: PerceptionNoise | None = None, min_readable_size: float = 0.02):
         self.noise = noise or PerceptionNoise()
+        self.min_readable_size = float(min_readable_size)
 
     def load_task(self, task: Task, suite: Suite) -> None:
         _index(task)
 
     def observe(self, task: Task, video: int, times: np.ndarray, focus: str,
-                rng: np.random.Generator) -> list[Evidence]:
+                rng: np.random.Generator, resize: float = 1.0) -> list[Evidence]:
         track = _index(task)[video - 1].visual
         if not track.items:
             return []
@@ -102,6 +107,8 @@ class ScriptPerceiver:
         out = []
         for i in np.flatnonzero(first <= last).tolist():
             item = track.items[i]
+            if resize != 1.0 and not self._readable(item, resize):
+                continue
             # Copies of attributes: tasks are shared by every env in the process.
             out.append(Evidence(video, float(times[first[i]]), float(times[last[i]]), item.kind, item.content,
                                 dict(item.attributes) if item.attributes else {}))
@@ -116,6 +123,12 @@ class ScriptPerceiver:
         out = [Evidence(video, it.start, it.end, it.kind, it.content, dict(it.attributes) if it.attributes else {})
                for it in (track.items[i] for i in hits)]
         return self._perturb(out, task, rng) if self.noise.active else out
+
+    def _readable(self, item, resize: float) -> bool:
+        size = item.attributes.get("size") if item.attributes and item.kind in ("text", "object") else None
+        if not isinstance(size, (int, float)) or isinstance(size, bool):
+            return True
+        return size * resize >= self.min_readable_size
 
     def _perturb(self, evidence: list[Evidence], task: Task, rng: np.random.Generator) -> list[Evidence]:
         kept = []

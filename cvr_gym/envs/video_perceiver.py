@@ -12,17 +12,15 @@ Caching, so that the rollouts of a GRPO group (same task, often the same calls) 
 nor perceive twice: decoded frames are keyed by (file, time, size), perception results by
 (file, times or window, backend, focus); the focus is left out of the key for backends whose
 output ignores it (``uses_focus = False``). Both are bounded LRUs in a
-:class:`PerceptionCache`, by default one shared by every perceiver of the process; files are
-identified by path, modification time and size, so an edited file is never served stale.
+:class:`~cvr_gym.perception.cache.PerceptionCache`, by default one shared by every perceiver of
+the process; files are identified by path, modification time and size, so an edited file is never
+served stale.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,9 +30,10 @@ import numpy as np
 from cvr_gym.core.evidence import EVIDENCE_KINDS, Evidence
 from cvr_gym.core.suites import Suite
 from cvr_gym.core.tasks import Task
-from cvr_gym.envs.perceiver import PerceptionError
+from cvr_gym.perception.base import BackendLoadError, PerceptionError
+from cvr_gym.perception.cache import PerceptionCache, shared_cache, valid_files
 from cvr_gym.perception.decode import MediaError, MediaInfo, ReaderCache, check_file, file_key
-from cvr_gym.perception.base import BackendLoadError
+from cvr_gym.perception.merge import merge_frames
 from cvr_gym.perception.registry import audio_backend, visual_backend
 
 
@@ -51,6 +50,7 @@ class PerceiverStats:
     perception_seconds: float = 0.0
     retries: int = 0
     failures: int = 0
+    past_end_reads: int = 0
 
     @property
     def calls(self) -> int:
@@ -60,77 +60,8 @@ class PerceiverStats:
         return {"calls": self.calls, **asdict(self)}
 
 
-class LRUCache:
-    """A thread-safe LRU map bounded by total weight (``weigh(value)``, 1 per entry by default)."""
-
-    def __init__(self, max_weight: float, weigh: Callable[[Any], float] | None = None):
-        self.max_weight = float(max_weight)
-        self._weigh = weigh or (lambda _: 1.0)
-        self._data: OrderedDict[Hashable, tuple[Any, float]] = OrderedDict()
-        self._weight = 0.0
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Any | None:
-        with self._lock:
-            hit = self._data.get(key)
-            if hit is None:
-                return None
-            self._data.move_to_end(key)
-            return hit[0]
-
-    def put(self, key: Hashable, value: Any) -> None:
-        w = float(self._weigh(value))
-        if w > self.max_weight:
-            return
-        with self._lock:
-            old = self._data.pop(key, None)
-            if old is not None:
-                self._weight -= old[1]
-            self._data[key] = (value, w)
-            self._weight += w
-            while self._weight > self.max_weight and self._data:
-                _, (_, ow) = self._data.popitem(last=False)
-                self._weight -= ow
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self._weight = 0.0
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-class PerceptionCache:
-    """Decoded frames and perception results, shareable between perceivers.
-
-    Arguments:
-        max_results: perception results kept (one per distinct call).
-        max_frame_mb: megabytes of decoded frames kept.
-    """
-
-    def __init__(self, max_results: int = 1024, max_frame_mb: float = 96.0):
-        self.results = LRUCache(max_results)
-        self.frames = LRUCache(max_frame_mb * 2**20, weigh=lambda a: a.nbytes)
-
-    def clear(self) -> None:
-        self.results.clear()
-        self.frames.clear()
-
-
-_SHARED_CACHE: PerceptionCache | None = None
-_SHARED_LOCK = threading.Lock()
-# Files that passed validation, keyed by (path, mtime, size): a group of resets checks once.
-_VALID: dict[tuple, MediaInfo] = {}
-
-
-def shared_cache() -> PerceptionCache:
-    """The process-wide cache used by perceivers created with ``cache="shared"``."""
-    global _SHARED_CACHE
-    with _SHARED_LOCK:
-        if _SHARED_CACHE is None:
-            _SHARED_CACHE = PerceptionCache()
-        return _SHARED_CACHE
+#: A task may declare up to this many seconds (plus one frame) more than its file decodes.
+DURATION_TOLERANCE = 0.5
 
 
 class VideoPerceiver:
@@ -151,8 +82,13 @@ class VideoPerceiver:
         max_open_files: containers kept open at once (LRU); all are closed by :meth:`close`.
         seek_gap: sampled times further apart than this many seconds are decoded after separate
             seeks instead of decoding the frames in between.
+        thumbnails: longest side in pixels of a PNG thumbnail of every decoded frame, kept for
+            episode viewers (0, the default: none, so results files stay small).
 
     ``stats`` holds :class:`PerceiverStats` (calls, cache hits, decode and perception seconds).
+    After each ``observe``, ``last_frames`` holds ``{"decoded_times": [...]}`` (the times of the
+    frames actually decoded, which the env copies into ``info["looks"]``) and, with
+    ``thumbnails``, ``"thumbnails"`` (PNG data URIs); ``None`` when the call failed.
     """
 
     name = "video"
@@ -161,7 +97,9 @@ class VideoPerceiver:
                  visual_options: dict[str, Any] | None = None, audio_options: dict[str, Any] | None = None,
                  max_side: int = 640, cache: str | PerceptionCache = "shared", cache_size: int = 1024,
                  frame_cache_mb: float = 96.0, retries: int = 1, retry_delay: float = 0.0,
-                 max_open_files: int = 8, seek_gap: float = 2.0):
+                 max_open_files: int = 8, seek_gap: float = 2.0, thumbnails: int = 0):
+        self.thumbnails = int(thumbnails)
+        self.last_frames: dict[str, list] | None = None
         self.visual = visual_backend(visual, visual_options)
         self.audio = audio_backend(audio, audio_options)
         self.max_side = int(max_side)
@@ -185,6 +123,7 @@ class VideoPerceiver:
         self._audio_key = getattr(self.audio, "cache_key", None) or f"{self.audio.name}#{tag}"
         self._task: Task | None = None
         self._files: dict[int, tuple[Path, str]] = {}
+        self._offsets: dict[int, float] = {}  # clip begin per video: agent times + offset = file times
 
     # -- reset --------------------------------------------------------------------------------
     def load_task(self, task: Task, suite: Suite) -> None:
@@ -198,27 +137,37 @@ class VideoPerceiver:
                 path = suite.resolve_path(v.path)
             except ValueError as err:
                 raise MediaError(v.path, f"{err} ({where})") from None
+            if path.is_dir():  # an image sequence: its frame rate is the task's
+                self._readers.sequence_fps[str(path)] = v.fps
             try:
-                self._validate(path)
+                info, end = self._validate(path)
             except MediaError as err:
                 raise MediaError(path, f"{err.problem} ({where})") from None
+            begin = v.clip[0] if v.clip else 0.0
+            if begin + v.duration > end + DURATION_TOLERANCE + (1.0 / info.fps if info.fps else 0.04):
+                raise MediaError(path, f"the task declares {begin + v.duration:g} s but frames decode only up to "
+                                       f"{end:.2f} s (a truncated or shorter file) ({where})")
             files[v.index] = (path, v.path)
         self._task, self._files = task, files
+        self._offsets = {v.index: v.clip[0] for v in task.videos if v.clip}
 
-    def _validate(self, path: Path) -> None:
-        check_file(path)
-        key = file_key(path)
-        if key in _VALID:
-            return
+    def _validate(self, path: Path) -> tuple[MediaInfo, float]:
+        if not path.is_dir():
+            check_file(path)
+        key = file_key(path) + ((self._readers.sequence_fps.get(str(path)),) if path.is_dir() else ())
+        if key in valid_files:
+            return valid_files[key]
         reader = self._readers.get(path)
         try:
             reader.validate()
+            end = reader.decodable_end()
         except MediaError:
             self._readers.drop(path)
             raise
-        if len(_VALID) >= 100_000:
-            _VALID.clear()
-        _VALID[key] = reader.info
+        if len(valid_files) >= 100_000:
+            valid_files.clear()
+        valid_files[key] = (reader.info, end)
+        return valid_files[key]
 
     def media_info(self, video: int) -> MediaInfo:
         """What the current task's video ``video`` holds (duration, size, fps, audio)."""
@@ -226,39 +175,55 @@ class VideoPerceiver:
         return self._readers.get(path).info
 
     # -- tools --------------------------------------------------------------------------------
+    #: ``observe`` takes ``resize``: decoded frames are scaled by it before the visual backend
+    #: sees them (EVA's frame_select ``resize``), so small text really becomes unreadable.
+    supports_resize = True
+
     def observe(self, task: Task, video: int, times: np.ndarray, focus: str,
-                rng: np.random.Generator) -> list[Evidence]:
+                rng: np.random.Generator, resize: float = 1.0) -> list[Evidence]:
         self.stats.observe_calls += 1
+        self.last_frames = None
         path, shown = self._file(task, video)
-        times_list = [float(t) for t in np.asarray(times, dtype=np.float64).ravel()]
+        off = self._offsets.get(video, 0.0)
+        times_list = [float(t) + off for t in np.asarray(times, dtype=np.float64).ravel()]
         fkey = self._key(path, shown)
         focus_key = focus if getattr(self.visual, "uses_focus", True) else None
-        rkey = ("observe", fkey, tuple(round(t, 4) for t in times_list), self._visual_key, focus_key, self.max_side)
+        rkey = ("observe", fkey, tuple(round(t, 4) for t in times_list), self._visual_key, focus_key, self.max_side,
+                float(resize), self.thumbnails, off)
         cached = self.cache.results.get(rkey)
         if cached is not None:
             self.stats.cache_hits += 1
-            return _copies(cached, video)
-        frames = self._frames(path, shown, fkey, times_list)
+            merged, self.last_frames = cached
+            return _copies(merged, video, -off)
+        frames, decoded_times = self._frames(path, shown, fkey, times_list)
+        if resize != 1.0:
+            frames = [scale_frame(f, resize) for f in frames]
+        details: dict[str, list] = {"decoded_times": [t - off for t in decoded_times]}
+        if self.thumbnails > 0:  # of the frames the visual backend sees
+            details["thumbnails"] = [png_thumbnail(f, self.thumbnails) for f in frames]
         per_frame = self._call(self.visual, "describe", frames, times_list, focus)
         if not isinstance(per_frame, (list, tuple)) or len(per_frame) != len(frames):
             self.stats.failures += 1
             raise PerceptionError(f"the {self.visual.name} visual backend returned "
                                   f"{_count(per_frame)} results for {len(frames)} frames")
         merged = merge_frames([_checked(r, self.visual.name) for r in per_frame], times_list)
-        self.cache.results.put(rkey, merged)
-        return _copies(merged, video)
+        self.cache.results.put(rkey, (merged, details))
+        self.last_frames = details
+        return _copies(merged, video, -off)
 
     def listen(self, task: Task, video: int, start: float, end: float, focus: str,
                rng: np.random.Generator) -> list[Evidence]:
         self.stats.listen_calls += 1
         path, shown = self._file(task, video)
+        off = self._offsets.get(video, 0.0)
+        start, end = float(start) + off, float(end) + off
         fkey = self._key(path, shown)
         focus_key = focus if getattr(self.audio, "uses_focus", True) else None
         rkey = ("listen", fkey, round(float(start), 3), round(float(end), 3), self._audio_key, focus_key)
         cached = self.cache.results.get(rkey)
         if cached is not None:
             self.stats.cache_hits += 1
-            return _copies(cached, video)
+            return _copies(cached, video, -off)
         t0 = time.perf_counter()
         try:
             reader = self._readers.get(path)
@@ -276,7 +241,7 @@ class VideoPerceiver:
                 s, e = max(float(start), ev.start), min(float(end), ev.end)
                 records.append(Evidence(0, s, max(s, e), ev.kind, ev.content, dict(ev.attributes), ev.confidence))
         self.cache.results.put(rkey, records)
-        return _copies(records, video)
+        return _copies(records, video, -off)
 
     # -- helpers ------------------------------------------------------------------------------
     def _file(self, task: Task | None, video: int) -> tuple[Path, str]:
@@ -287,14 +252,16 @@ class VideoPerceiver:
         except KeyError:
             raise PerceptionError(f"there is no video {video}") from None
 
-    @staticmethod
-    def _key(path: Path, shown: str) -> tuple:
+    def _key(self, path: Path, shown: str) -> tuple:
         try:
+            if path.is_dir():  # frames of a folder depend on the fps it is read at
+                return file_key(path) + (self._readers.sequence_fps.get(str(path)),)
             return file_key(path)
         except OSError as err:
             raise PerceptionError(f"the file of {shown} cannot be read any more ({err.strerror})") from None
 
-    def _frames(self, path: Path, shown: str, fkey: tuple, times: list[float]) -> list[np.ndarray]:
+    def _frames(self, path: Path, shown: str, fkey: tuple, times: list[float]) -> tuple[list[np.ndarray], list[float]]:
+        """The frames nearest to ``times`` and the times they were decoded at."""
         keys = [(fkey, round(t, 4), self.max_side) for t in times]
         found = {k: self.cache.frames.get(k) for k in dict.fromkeys(keys)}
         missing = [k for k, v in found.items() if v is None]
@@ -302,17 +269,22 @@ class VideoPerceiver:
         if missing:
             t0 = time.perf_counter()
             try:
-                decoded = self._readers.get(path).frames_at([k[1] for k in missing])
+                reader = self._readers.get(path)
+                decoded, decoded_times = reader.frames_and_times_at([k[1] for k in missing])
             except MediaError as err:
                 raise PerceptionError(f"could not decode {shown}: {err.problem}") from None
             finally:
                 self.stats.decode_seconds += time.perf_counter() - t0
+            if reader.past_end_times:  # the file ends before the task says: never show stale frames
+                self.stats.past_end_reads += len(reader.past_end_times)
+                raise PerceptionError(f"{shown} has no frame at {min(reader.past_end_times):.2f} s: "
+                                      f"its frames end near {reader.decodable_end():.2f} s")
             self.stats.frames_decoded += len(missing)
-            for k, frame in zip(missing, decoded):
+            for k, frame, t in zip(missing, decoded, decoded_times):
                 frame.flags.writeable = False  # shared through the cache: nobody may edit it
-                found[k] = frame
-                self.cache.frames.put(k, frame)
-        return [found[k] for k in keys]
+                found[k] = (frame, t)
+                self.cache.frames.put(k, found[k])
+        return [found[k][0] for k in keys], [found[k][1] for k in keys]
 
     def _call(self, backend: Any, method: str, *args: Any) -> Any:
         fn = getattr(backend, method)
@@ -341,32 +313,18 @@ class VideoPerceiver:
         self._readers.close()
 
 
-def merge_frames(per_frame: list[list[Evidence]], times: list[float]) -> list[Evidence]:
-    """Merge per-frame records: runs of consecutive frames with the same (kind, content) become one.
+def png_thumbnail(frame: np.ndarray, max_side: int) -> str:
+    """A small PNG of an RGB frame as a ``data:`` URI (longest side ``max_side`` pixels)."""
+    import base64
+    import io
 
-    Records keep the attributes of their first frame and the highest confidence seen; the
-    result is ordered by first time seen. ``video`` is left 0.
-    """
-    order = sorted(range(len(times)), key=times.__getitem__)
-    out: list[Evidence] = []
-    live: dict[tuple[str, str], Evidence] = {}
-    for i in order:
-        t = times[i]
-        now: dict[tuple[str, str], Evidence] = {}
-        for rec in per_frame[i]:
-            key = (rec.kind, rec.content)
-            if key in now:
-                continue
-            ev = live.get(key)
-            if ev is None:
-                ev = Evidence(0, t, t, rec.kind, rec.content, dict(rec.attributes), float(rec.confidence))
-                out.append(ev)
-            else:
-                ev.end = t
-                ev.confidence = max(ev.confidence, float(rec.confidence))
-            now[key] = ev
-        live = now
-    return out
+    from PIL import Image
+
+    image = Image.fromarray(np.asarray(frame))
+    image.thumbnail((max_side, max_side))
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _checked(records: Any, backend: str) -> list[Evidence]:
@@ -378,10 +336,20 @@ def _checked(records: Any, backend: str) -> list[Evidence]:
     return list(records)
 
 
-def _copies(records: list[Evidence], video: int) -> list[Evidence]:
-    return [Evidence(video, ev.start, ev.end, ev.kind, ev.content, dict(ev.attributes), ev.confidence)
+def _copies(records: list[Evidence], video: int, shift: float = 0.0) -> list[Evidence]:
+    """Copies for one video; ``shift`` turns file times into clip times."""
+    return [Evidence(video, ev.start + shift, ev.end + shift, ev.kind, ev.content, dict(ev.attributes), ev.confidence)
             for ev in records]
 
 
 def _count(value: Any) -> str:
     return str(len(value)) if isinstance(value, (list, tuple)) else type(value).__name__
+
+
+def scale_frame(frame: np.ndarray, factor: float) -> np.ndarray:
+    """``frame`` (H x W x 3 uint8) with both sides scaled by ``factor`` (bicubic, as EVA's tool)."""
+    from PIL import Image
+
+    h, w = frame.shape[:2]
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    return np.asarray(Image.fromarray(np.ascontiguousarray(frame)).resize(size, Image.BICUBIC))

@@ -13,7 +13,8 @@ _MARKERS = "osD^vP*Xh<>"
 
 
 def plot_score_vs_frames(runs: dict[str, Sequence[dict[str, Any]]], out: str | Path, title: str = "") -> Path:
-    """Write a PNG: one panel per family plus ``ALL``; in each, every run's episodes as faint dots
+    """Write a PNG: one panel per family plus ``ALL`` (its title gives the episodes per run, ``n``); in
+    each, every run's episodes as faint dots
     (score slightly jittered so that stacked 0/1 scores stay visible) and its mean as a big marker.
     The x axis (frames per episode) is symmetric-log so that 0 and 256 frames both fit.
     """
@@ -46,7 +47,9 @@ def plot_score_vs_frames(runs: dict[str, Sequence[dict[str, Any]]], out: str | P
                        linewidths=0)
             handles[run] = ax.scatter([x.mean()], [y.mean()], s=90, color=colour, marker=marker,
                                       edgecolors="black", linewidths=0.8, zorder=3, label=run)
-        ax.set_title(fam if fam == "ALL" else f"{fam}", fontsize=10, fontweight="bold" if fam == "ALL" else None)
+        counts = [sum(1 for r in recs if fam == "ALL" or str(r.get("family")) == fam) for recs in runs.values()]
+        n_text = f"n={counts[0]}" if len(set(counts)) == 1 else "n=" + "/".join(map(str, counts))
+        ax.set_title(f"{fam} ({n_text})", fontsize=10, fontweight="bold" if fam == "ALL" else None)
         ax.set_xscale("symlog", linthresh=4, linscale=0.5)
         ax.set_xlim(-0.5, max_frames * 1.4)
         ax.set_xticks(ticks)

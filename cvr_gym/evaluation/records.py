@@ -7,7 +7,9 @@ import math
 import time
 from typing import Any
 
+from cvr_gym.evaluation.agents import Step
 from cvr_gym.evaluation.episodes import EpisodeSpec
+from cvr_gym.evaluation.trace import step_trace
 
 COST_KEYS = ("frames", "visual_tokens", "audio_seconds", "latency_s", "tool_calls", "steps", "invalid_actions")
 
@@ -41,10 +43,12 @@ class EpisodeRecorder:
         env_id: the env id (``"CVRSim-v0"``).
         obs: the reset observation (the prompt).
         keep_observations: store every observation text in the record (default True).
+        context: extra fields for the record (the run's ``suite`` and ``split``, so viewers can
+            find the task's gold answer and evidence spans; the episode's ``limits``).
     """
 
     def __init__(self, spec: EpisodeSpec, agent_spec: str, agent_name: str, env_id: str, obs: str,
-                 keep_observations: bool = True):
+                 keep_observations: bool = True, context: dict[str, Any] | None = None):
         self.spec = spec
         self.agent_spec = agent_spec
         self.agent_name = agent_name
@@ -55,17 +59,21 @@ class EpisodeRecorder:
         self.parse_errors: list[str | None] = []
         self.observations: list[str] = [obs] if keep_observations else []
         self.rewards: list[float] = []
+        self.steps: list[dict[str, Any]] = []
+        self.context = dict(context or {})
         self.started = time.perf_counter()
         self.error: str | None = None
         self.transcript: str | None = None
 
-    def step(self, action: Any, obs: str, reward: float, info: dict[str, Any]) -> None:
-        self.actions.append(jsonable(action))
-        self.tool_calls.append(jsonable(info.get("tool_calls", [])))
-        self.parse_errors.append(info.get("parse_error"))
+    def step(self, step: Step) -> None:
+        """Take in one env step (an ``on_step`` hook of :class:`~cvr_gym.evaluation.agents.EpisodeRun`)."""
+        self.actions.append(jsonable(step.action))
+        self.tool_calls.append(jsonable(step.info.get("tool_calls", [])))
+        self.parse_errors.append(step.info.get("parse_error"))
         if self.keep_observations:
-            self.observations.append(obs)
-        self.rewards.append(float(reward))
+            self.observations.append(step.obs)
+        self.rewards.append(float(step.reward))
+        self.steps.append({"reward": round(float(step.reward), 6), **step_trace(step.info)})
 
     def finish(self, info: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
         """The record, from the last step's info (``reason`` overrides its termination reason)."""
@@ -93,6 +101,8 @@ class EpisodeRecorder:
             "tool_calls": self.tool_calls,
             "parse_errors": self.parse_errors,
             "observations": self.observations,
+            "steps": self.steps,
+            **self.context,
         }
         if self.error:
             record["error"] = self.error

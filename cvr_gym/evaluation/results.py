@@ -8,7 +8,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from filelock import FileLock, Timeout
+
 from cvr_gym.evaluation.records import record_line
+
+
+class ResultsFileBusy(ValueError):
+    """Another run (any process) is writing the same results file."""
 
 
 def record_key(record: dict[str, Any]) -> tuple[int, str, int]:
@@ -35,6 +41,8 @@ def read_results(path: str | Path, strict: bool = False) -> list[dict[str, Any]]
                 continue
             try:
                 record = json.loads(line)
+                if not isinstance(record, dict):  # valid JSON, but a list, number or string
+                    raise TypeError(f"a JSON {type(record).__name__}, not an object")
                 key = _unique_key(record)
             except (ValueError, KeyError, TypeError) as err:
                 if strict:
@@ -48,6 +56,10 @@ def read_results(path: str | Path, strict: bool = False) -> list[dict[str, Any]]
 
 class ResultsWriter:
     """Append records to a JSONL file, one line each, flushed (and fsynced) per record.
+
+    The writer holds a lock (``PATH.lock``, via ``filelock``) until closed: a second writer on the
+    same file, in this process or another, raises :class:`ResultsFileBusy` instead of
+    overwriting or interleaving the first run's records.
 
     With ``resume=True`` the complete records already in the file are kept (a cut last line and
     duplicates are removed by rewriting the file first) and :attr:`done` holds their keys; without
@@ -64,11 +76,24 @@ class ResultsWriter:
         self.path = Path(path)
         self.fsync = fsync
         self.existing: list[dict[str, Any]] = []
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(str(self.path) + ".lock")
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            raise ResultsFileBusy(f"{self.path} is being written by another run (it holds {self._lock.lock_file}); "
+                                  f"wait for it to finish or use another --out") from None
+        try:
+            self._open(resume)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _open(self, resume: bool) -> None:
         if resume and self.path.is_file():
             self.existing = read_results(self.path)
             self._rewrite(self.existing)
-        elif self.path.parent and not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         self.done: set[tuple[int, str, int]] = {record_key(r) for r in self.existing}
         self._fh: TextIO = self.path.open("a" if resume else "w", encoding="utf-8")
 
@@ -94,6 +119,8 @@ class ResultsWriter:
     def close(self) -> None:
         if not self._fh.closed:
             self._fh.close()
+        if self._lock.is_locked:
+            self._lock.release()
 
     def __enter__(self) -> "ResultsWriter":
         return self

@@ -7,7 +7,7 @@ with the same seed, record for record (wall times aside).
 
 from __future__ import annotations
 
-import inspect
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -16,8 +16,10 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
+from cvr_gym.evaluation.agents import EpisodeRun, Step, timed_step
 from cvr_gym.evaluation.episodes import EpisodeSpec, plan_episodes
 from cvr_gym.evaluation.records import EpisodeRecorder
+from cvr_gym.evaluation.registry import make_agent, needs_privileged_info
 from cvr_gym.evaluation.vector import EpisodeSlot, unpack_infos
 
 
@@ -27,13 +29,16 @@ class EvalConfig:
 
     Arguments:
         env_id: a registered env id (``"CVRSim-v0"``, ``"CVRReal-v0"``).
-        agent: an agent spec for :func:`baselines.make_agent` (``"single-pass:32"``).
+        agent: an agent spec for :func:`~cvr_gym.evaluation.registry.make_agent` (``"single-pass:32"``,
+            ``"mymodule:make_agent"``).
         suite: a bundled suite name or a JSONL path.
         split: ``"train"``, ``"val"``, ``"test"`` or ``None`` (all).
         episodes: how many episodes (``None``: one per task of the split).
         seed: the run's seed (task order, env and agent seeds).
         num_envs: episodes run at a time; above 1 a Gymnasium vector env is used.
-        vector_mode: ``"async"`` (subprocesses) or ``"sync"`` (one process).
+        vector_mode: ``"async"`` (subprocesses), ``"sync"`` (one process) or ``"ray"`` (Ray actors,
+            see :mod:`cvr_gym.integrations.ray_vector`).
+        ray_address: the Ray cluster for ``vector_mode="ray"`` (``None`` or ``"local"``: a local Ray).
         env_args: extra keyword arguments for ``gym.make``.
         render_mode: ``"ansi"`` to collect each episode's transcript.
         keep_observations: store observation texts in the records.
@@ -46,15 +51,18 @@ class EvalConfig:
     episodes: int | None = None
     seed: int = 0
     num_envs: int = 1
-    vector_mode: Literal["async", "sync"] = "async"
+    vector_mode: Literal["async", "sync", "ray"] = "async"
+    ray_address: str | None = None
     env_args: dict[str, Any] = field(default_factory=dict)
     render_mode: str | None = None
     keep_observations: bool = True
 
+    def record_context(self) -> dict[str, Any]:
+        """Fields every record of the run carries: where its tasks come from."""
+        return {"suite": self.suite, "split": self.split}
+
     def env_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``gym.make`` (privileged info switched on for agents that need it)."""
-        from baselines import needs_privileged_info
-
         kwargs: dict[str, Any] = {"suite": self.suite, "split": self.split}
         if needs_privileged_info(self.agent):
             kwargs["privileged_info"] = True
@@ -96,66 +104,40 @@ def run_episodes(config: EvalConfig, episodes: Sequence[EpisodeSpec]) -> Iterato
     """Play ``episodes`` and yield each result as it finishes (in vector runs, not in order)."""
     if not episodes:
         return
-    if config.num_envs <= 1:
+    if config.num_envs <= 1 and config.vector_mode != "ray":
         yield from _run_sequential(config, episodes)
     else:
         yield from _run_vector(config, episodes)
 
 
-# -- sequential -----------------------------------------------------------------------------------
+# -- one episode at a time ------------------------------------------------------------------------
+
+def _start(config: EvalConfig, agent: Any, ep: EpisodeSpec, obs: Any, info: dict) -> tuple[EpisodeRun, EpisodeRecorder, Any]:
+    """Begin ``ep`` from its reset output: its recorder, its run and the agent's first action."""
+    rec = EpisodeRecorder(ep, config.agent, agent.name, config.env_id, obs, config.keep_observations,
+                          context={**config.record_context(), "limits": info.get("limits")})
+    run = EpisodeRun(agent, seed=ep.agent_seed, on_step=rec.step, catch_errors=True)
+    return run, rec, run.begin(obs, info)
+
+
+def _result(run: EpisodeRun, rec: EpisodeRecorder) -> EpisodeResult:
+    rec.error = run.error
+    record = rec.finish(run.info, reason="agent_error" if run.error else None)
+    return EpisodeResult(record, rec.transcript)
+
 
 def _run_sequential(config: EvalConfig, episodes: Iterable[EpisodeSpec]) -> Iterator[EpisodeResult]:
-    from baselines import make_agent
-
     env = make_env(config)
     try:
         agent = make_agent(config.agent, config.seed, env.action_space)
         for ep in episodes:
             obs, info = env.reset(seed=ep.env_seed, options={"task_id": ep.task_id})
-            rec = EpisodeRecorder(ep, config.agent, agent.name, config.env_id, obs, config.keep_observations)
-            action = _first_action(agent, rec, obs, info, ep)
-            while action is not _FAILED:
-                obs, reward, terminated, truncated, info = env.step(action)
-                rec.step(action, obs, reward, info)
-                if terminated or truncated:
-                    break
-                action = _next_action(agent, rec, obs, info)
-            record = rec.finish(info, reason="agent_error" if rec.error else None)
-            yield EpisodeResult(record, rec.transcript)
+            run, rec, action = _start(config, agent, ep, obs, info)
+            while not run.done:
+                action = run.advance(timed_step(env, action))
+            yield _result(run, rec)
     finally:
         env.close()
-
-
-_FAILED = object()
-
-
-def _takes_seed(agent: Any) -> bool:
-    """Whether ``agent.reset`` accepts ``seed=`` (the protocol's optional per-episode seed)."""
-    try:
-        params = inspect.signature(agent.reset).parameters
-    except (TypeError, ValueError):
-        return True
-    return "seed" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-
-
-def _first_action(agent: Any, rec: EpisodeRecorder, obs: str, info: dict, ep: EpisodeSpec) -> Any:
-    try:
-        if _takes_seed(agent):
-            agent.reset(obs, info, seed=ep.agent_seed)
-        else:
-            agent.reset(obs, info)
-    except Exception as err:  # an agent bug ends its episode, not the run
-        rec.error = f"{type(err).__name__}: {err}"
-        return _FAILED
-    return _next_action(agent, rec, obs, info)
-
-
-def _next_action(agent: Any, rec: EpisodeRecorder, obs: str, info: dict) -> Any:
-    try:
-        return agent.act(obs, info)
-    except Exception as err:
-        rec.error = f"{type(err).__name__}: {err}"
-        return _FAILED
 
 
 # -- vector ---------------------------------------------------------------------------------------
@@ -173,87 +155,74 @@ def _idle_action() -> Any:
 def _run_vector(config: EvalConfig, episodes: Sequence[EpisodeSpec]) -> Iterator[EpisodeResult]:
     from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
 
-    from baselines import make_agent
-
     k = min(config.num_envs, len(episodes))
     fns = [partial(_make_slot, config, i) for i in range(k)]
     if config.vector_mode == "sync":
         venv = SyncVectorEnv(fns, autoreset_mode=AutoresetMode.DISABLED)
+    elif config.vector_mode == "ray":
+        from cvr_gym.integrations.ray_vector import RayVectorEnv  # a leaf module: imports no cvr_gym code
+
+        venv = RayVectorEnv(fns, address=config.ray_address, autoreset_mode=AutoresetMode.DISABLED)
     else:
         # Observations are Unicode text: no shared memory (it only holds the space's charset).
         venv = AsyncVectorEnv(fns, shared_memory=False, autoreset_mode=AutoresetMode.DISABLED)
     queue = iter(episodes)
-    current: list[EpisodeSpec | None] = [None] * k
-    recorders: list[EpisodeRecorder | None] = [None] * k
+    # Per slot: the episode's run and recorder, and the action it plays next (None: idle slot).
+    slots: list[tuple[EpisodeRun, EpisodeRecorder] | None] = [None] * k
     actions: list[Any] = [None] * k
     try:
         agents = [make_agent(config.agent, config.seed + i, venv.single_action_space) for i in range(k)]
-        obs_list: list[str] = [""] * k
-        infos: list[dict | None] = [None] * k
 
-        def assign(slots: list[int], first: bool) -> list[EpisodeResult]:
-            """Reset ``slots`` onto their next episodes; return any episode that failed at once."""
+        def assign(free: list[int], first: bool) -> list[int]:
+            """Reset ``free`` slots onto their next episodes; return those whose agent failed at once."""
             per_env: list[dict | None] = [None] * k
             seeds: list[int | None] = [None] * k
-            for i in slots:
-                current[i] = next(queue, None)
-                if current[i] is not None:
-                    per_env[i] = {"task_id": current[i].task_id}
-                    seeds[i] = current[i].env_seed
+            planned: dict[int, EpisodeSpec] = {}
+            for i in free:
+                ep = next(queue, None)
+                if ep is not None:
+                    planned[i] = ep
+                    per_env[i] = {"task_id": ep.task_id}
+                    seeds[i] = ep.env_seed
             options: dict[str, Any] = {"per_env": per_env}
             if not first:
-                mask = [False] * k
-                for i in slots:
-                    mask[i] = True
-                options["reset_mask"] = np.array(mask, dtype=np.bool_)
+                options["reset_mask"] = np.array([i in free for i in range(k)], dtype=np.bool_)
             obs, info = venv.reset(seed=seeds, options=options)
             unpacked = unpack_infos(info, k)
             failed = []
-            for i in slots:
-                ep = current[i]
-                if ep is None:
-                    recorders[i] = None
-                    continue
-                obs_list[i], infos[i] = obs[i], unpacked[i]
-                rec = EpisodeRecorder(ep, config.agent, agents[i].name, config.env_id, obs[i],
-                                      config.keep_observations)
-                recorders[i] = rec
-                actions[i] = _first_action(agents[i], rec, obs[i], unpacked[i], ep)
-                if actions[i] is _FAILED:
-                    failed.append(i)
+            for i in free:
+                slots[i] = None
+                if i in planned:
+                    run, rec, actions[i] = _start(config, agents[i], planned[i], obs[i], unpacked[i])
+                    slots[i] = (run, rec)
+                    if run.done:
+                        failed.append(i)
             return failed
-
-        def collect(i: int, info: dict) -> EpisodeResult:
-            rec = recorders[i]
-            record = rec.finish(info, reason="agent_error" if rec.error else None)
-            return EpisodeResult(record, rec.transcript)
 
         pending = assign(list(range(k)), first=True)
         while True:
             while pending:  # episodes whose agent failed before stepping
                 for i in pending:
-                    yield collect(i, infos[i])
+                    yield _result(*slots[i])
                 pending = assign(pending, first=False)
-            if all(ep is None for ep in current):
+            if all(slot is None for slot in slots):
                 break
-            batch = tuple(actions[i] if current[i] is not None else _idle_action() for i in range(k))
+            batch = tuple(actions[i] if slots[i] is not None else _idle_action() for i in range(k))
+            t0 = time.perf_counter()
             obs, rewards, terms, truncs, info = venv.step(batch)
+            wall = time.perf_counter() - t0
             unpacked = unpack_infos(info, k)
             finished = []
-            for i in range(k):
-                if current[i] is None:
+            for i, slot in enumerate(slots):
+                if slot is None:
                     continue
-                rec = recorders[i]
-                rec.step(actions[i], obs[i], float(rewards[i]), unpacked[i])
-                infos[i] = unpacked[i]
-                if terms[i] or truncs[i]:
-                    finished.append(i)
-                    continue
-                actions[i] = _next_action(agents[i], rec, obs[i], unpacked[i])
-                if actions[i] is _FAILED:
+                run, _ = slot
+                actions[i] = run.advance(Step(batch[i], obs[i], float(rewards[i]), bool(terms[i]), bool(truncs[i]),
+                                              unpacked[i], wall))
+                if run.done:
                     finished.append(i)
             for i in finished:
-                yield collect(i, infos[i])
+                yield _result(*slots[i])
             if finished:
                 pending = assign(finished, first=False)
     finally:

@@ -19,7 +19,8 @@ movie      ``videos."K"`` (or "A".."D"):     ``options`` "A. Video 1".., ``corre
 plot       ``scripts.beginning/ending``:    ``options`` "A: ..." (6), ``correct_answer``; PI single
            timeline; ending times absolute  ``video_metadata.gap_interval`` = hidden middle
 sort       ``segments."K"``: interval       ``answer`` "3->1->2": display positions in   PSS order
-           [[s, e]], detailed_timeline      true chronological order; one video
+           [[s, e]], detailed_timeline      true chronological order; each segment   (video k =
+                                            its own video, as run_PSS_agent.py          segment k)
 uav_count  ``video_scripts[]``: timestamp,  ``question`` {text, options, correct_answer,  MOC single
            view_a, view_b (every 2 s)       cot_reasoning}
 uav_pos.   same as uav_count                same, ``type`` "MSR"                         MSR single
@@ -40,10 +41,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 from cvr_gym.core.evidence import ScriptItem
+from cvr_gym.importers.agentcvr_verl import is_verl_row, load_parquet_records, row_type, verl_source_record
 from cvr_gym.importers.captions import CaptionMode, caption_items
 from cvr_gym.importers.choices import clean_options, gold_letter, gold_letters, parse_order, video_of_option
 from cvr_gym.importers.common import (
@@ -377,9 +379,10 @@ class _Converter:
         keys = sorted(segments, key=lambda k: _video_key_index(k) or 0)
         if [_video_key_index(k) for k in keys] != list(range(1, len(keys) + 1)):
             raise RecordError(f"segments are numbered {list(segments)}, expected 1..{len(keys)}", "bad-segments")
-        script = _Script("video 1", self.mode, self.warnings)
-        options, descriptions = [], {}
-        for key in keys:
+        # As AgentCVR's run_PSS_agent.py: each segment is its own video (clip_begin = its start),
+        # numbered in the shuffled display order; the answer "2->3->1" names these videos.
+        videos, descriptions = [], {}
+        for index, key in enumerate(keys, start=1):
             seg = segments[key]
             if not isinstance(seg, Mapping):
                 raise RecordError(f"segment {key}: expected an object", "bad-segments")
@@ -388,22 +391,26 @@ class _Converter:
                 raise RecordError(f"segment {key}: expected an interval [[start, end], ...], got {parts!r}", "bad-segments")
             parts = [parts] if parts and not isinstance(parts[0], (list, tuple)) else parts
             spans = [as_interval(p, f"segment {key} interval") for p in (parts or [])]
+            if not spans:
+                raise RecordError(f"segment {key}: no interval", "bad-segments")
             timeline = seg.get("detailed_timeline") or []
             if not isinstance(timeline, list):
                 raise RecordError(f"segment {key}: detailed_timeline is not a list", "bad-segments")
+            begin, end = min(s for s, _ in spans), max(e for _, e in spans)
+            script = _Script(f"segment {key}", self.mode, self.warnings)
             for n, entry in enumerate(timeline):
-                script.add_entry(entry, n)
-            if not spans:
-                raise RecordError(f"segment {key}: no interval", "bad-segments")
-            options.append(f"Segment {key}: " + " and ".join(f"{fmt_s(s)}-{fmt_s(e)} s" for s, e in spans))
+                script.add_entry(entry, n, offset=begin)
+            video = script.video(index, end - begin)
+            if abs(video["duration"] - (end - begin)) < 1e-3:
+                video["clip"] = [begin, end]
+            videos.append(video)
             if seg.get("_debug_desc"):
                 descriptions[str(key)] = seg["_debug_desc"]
-        video = script.video(1, self.data.get("duration"))
         order = parse_order(need(self.data, "answer"), len(keys))
-        question = (_question_text(self.data) + " The options are segments of video 1, shown in shuffled order; "
-                    "list all of them in chronological order.")
-        return {"question": question, "options": options, "answer_type": "order",
-                "answer": [chr(ord("A") + k - 1) for k in order], "videos": [video],
+        question = (_question_text(self.data) + f" Videos 1 to {len(keys)} are its segments, in shuffled order; "
+                    'list all of them in chronological order (e.g. "2->3->1").')
+        return {"question": question, "options": [f"Segment {k} (video {k})" for k in range(1, len(keys) + 1)],
+                "answer_type": "order", "answer": [chr(ord("A") + k - 1) for k in order], "videos": videos,
                 "meta": {"segment_descriptions": descriptions, "original_answer": self.data.get("answer"),
                          "recipe": self.data.get("recipe"), "original_question": self.data.get("question")}}
 
@@ -453,7 +460,12 @@ def _kind_of_where(where: str) -> str | None:
 
 
 def convert_record(record: SourceRecord, options: AgentCVROptions = AgentCVROptions()) -> Converted:
-    """Convert one AgentCVR record to a task (raises :class:`RecordError` if it cannot be mapped)."""
+    """Convert one AgentCVR record to a task (raises :class:`RecordError` if it cannot be mapped).
+
+    Rows of AgentCVR's verl training data (:mod:`cvr_gym.importers.agentcvr_verl`) are accepted too."""
+    if is_verl_row(record.data):
+        kind, record = verl_source_record(record)
+        return _Converter(record, normalise_type(kind), options).task()
     kind = normalise_type(options.type) if options.type else detect_type(record)
     if kind is None:
         raise RecordError("cannot tell which generator wrote this record; keep the <type>_synthesis folder "
@@ -466,12 +478,20 @@ def import_agentcvr(src: str, options: AgentCVROptions = AgentCVROptions()) -> I
     if options.type:
         normalise_type(options.type)  # fail early on a bad --type
     report = ImportReport(source=str(src))
-    records = load_records(src, report)
+    path = PurePath(src)
+    if path.suffix == ".parquet" or (Path(src).is_dir() and any(Path(src).rglob("*.parquet"))):
+        records = load_parquet_records(Path(src), report)  # AgentCVR's verl training rows
+        if Path(src).is_dir():
+            records += load_records(src, report)
+    else:
+        records = load_records(src, report)
     # Files that did not even parse: name their generator from the folder when it says.
     report.skipped = [replace(p, kind=_kind_of_where(p.where) or p.kind) if p.kind == "?" else p
                       for p in report.skipped]
 
     def kind_of(record: SourceRecord) -> str:
+        if is_verl_row(record.data):
+            return row_type(record.data) or "?"
         return normalise_type(options.type) if options.type else (detect_type(record) or "?")
 
     return convert_all(records, lambda r: convert_record(r, options), report, kind_of)

@@ -12,18 +12,23 @@ BU     ``videos`` [paths]                                      question, options
 NC     ``videos``                                              question, options, answer "B"   single
 CC     ``videos``                                              question, options, answer       single
 PEA    ``videos``, ``begin``/``end`` (seconds, one per video:  question, options, answer       single
-       the clip CrossVid shows)
+       the clip CrossVid shows; each video is that clip)
 PI     ``video``, ``beginning``/``ending`` ([s, e] or          options, answer (no question)   single
-       [[s, e], ...] in that one video)
+       [[s, e], ...] in that one video): two clips, video 1
+       and 2; the middle is in neither
 FSA    ``video A``, ``video B``, ``ref_segment`` [s, e] in A   answer [s, e] in B; IoU         interval
 PSS    ``video``, ``segments`` {k: [s, e] or [[s, e], ..]}     answer "2->3->1" (segment       order
-       (labelled 1..n in dict order)                           numbers); exact string
+       (labelled 1..n in dict order): segment k is video k,    numbers); exact string
+       a clip, so its times do not give the order away
 MSR    ``vid``: frame folders ``uav/frames/{1,2}/{vid}-{1,2}``, question/options with {A1}/{B2}  single
+       (image-sequence videos at ``uav_fps``),
        boxes ``uav/bbox/{1,2}/{vid}.json``; ``objects`` [{id}] placeholders, answer
 MOC    same as MSR                                             same                            single
 CCQA   ``video A``, ``video B``                                question, answer (text),        free_text
                                                                ``scoring_points``; LLM judge
 ====== ======================================================= =============================== ============
+
+BU, NC and CC records that carry ``begin``/``end`` get clips as PEA does.
 
 Our tasks have no scripts (``VideoSpec.script`` empty); ``path`` is relative to the data root
 (the output file's folder). Durations come from the files (PyAV), else from a ``duration`` /
@@ -171,9 +176,32 @@ class _Converter:
         options = self._options()
         raw = need(self.data, "answer")
         answer: Any = gold_letters(raw, len(options)) if multi else gold_letter(raw, len(options))
-        return {"question": as_text(need(self.data, "question"), "question"), "options": options,
-                "answer_type": "multi" if multi else "single", "answer": answer,
-                "videos": self._videos(need(self.data, "videos")), "meta": {"original_answer": raw}}
+        videos = self._videos(need(self.data, "videos"))
+        fields = {"question": as_text(need(self.data, "question"), "question"), "options": options,
+                  "answer_type": "multi" if multi else "single", "answer": answer,
+                  "videos": videos, "meta": {"original_answer": raw}}
+        if "begin" in self.data or "end" in self.data:  # PEA always; BU records may carry them too
+            begins, ends = need(self.data, "begin"), need(self.data, "end")
+            n = len(videos)
+            if not isinstance(begins, list) or not isinstance(ends, list) or len(begins) != n or len(ends) != n:
+                raise RecordError(f"begin/end: expected one value per video ({n})", "bad-interval")
+            windows = [as_interval([b, e], f"clip of video {i + 1}") for i, (b, e) in enumerate(zip(begins, ends))]
+            fields["videos"] = [self._clip(v, b, e) for v, (b, e) in zip(videos, windows)]
+            fields["meta"]["clips"] = [list(w) for w in windows]
+        return fields
+
+    def _clip(self, video: dict[str, Any], begin: float, end: float, index: int | None = None) -> dict[str, Any]:
+        """``video`` cut to the file window [begin, end] (times then run from 0 at ``begin``)."""
+        full = video["duration"]
+        index = video["index"] if index is None else index
+        if begin >= full:
+            raise RecordError(f"the clip of video {index} starts at {fmt_s(begin)} s, after the video ends "
+                              f"({fmt_s(full)} s)", "bad-interval")
+        if end > full + 1e-6:
+            self.warnings.append(("clip-past-end", f"the clip of video {index} ends at {fmt_s(end)} s, after the "
+                                  f"video ({fmt_s(full)} s); cut there"))
+            end = full
+        return {**video, "index": index, "clip": [begin, end], "duration": end - begin}
 
     def _bu(self) -> dict[str, Any]:
         return self._choice(multi=True)
@@ -185,20 +213,11 @@ class _Converter:
         return self._choice()
 
     def _pea(self) -> dict[str, Any]:
-        fields = self._choice()
-        begins, ends = need(self.data, "begin"), need(self.data, "end")
-        n = len(fields["videos"])
-        if not isinstance(begins, list) or not isinstance(ends, list) or len(begins) != n or len(ends) != n:
-            raise RecordError(f"begin/end: expected one value per video ({n})", "bad-interval")
-        windows = [as_interval([b, e], f"clip of video {i + 1}") for i, (b, e) in enumerate(zip(begins, ends))]
-        for video, (b, e) in zip(fields["videos"], windows):
-            if b >= video["duration"]:
-                raise RecordError(f"the clip of video {video['index']} starts at {fmt_s(b)} s, after the video "
-                                  f"ends ({fmt_s(video['duration'])} s)", "bad-interval")
-        where = "; ".join(f"video {i} from {fmt_s(b)} s to {fmt_s(e)} s" for i, (b, e) in enumerate(windows, start=1))
-        fields["meta"].update(original_question=fields["question"], clips=[list(w) for w in windows])
-        fields["question"] = f"{fields['question']} (Only these parts matter: {where}.) {_PEA_GLOSSARY}"
-        fields["evidence"] = [{"video": i, "start": b, "end": e} for i, (b, e) in enumerate(windows, start=1)]
+        need(self.data, "begin"), need(self.data, "end")
+        fields = self._choice()  # each video is the clip CrossVid shows (begin/end)
+        fields["meta"]["original_question"] = fields["question"]
+        fields["question"] = f"{fields['question']} {_PEA_GLOSSARY}"
+        fields["evidence"] = [{"video": v["index"], "start": 0.0, "end": v["duration"]} for v in fields["videos"]]
         return fields
 
     def _pi(self) -> dict[str, Any]:
@@ -206,14 +225,20 @@ class _Converter:
         raw = need(self.data, "answer")
         video = self._video(1, need(self.data, "video"), 1)
         spans = {name: _spans(need(self.data, name), name) for name in ("beginning", "ending")}
-        shown = {k: " and ".join(f"{fmt_s(s)}-{fmt_s(e)} s" for s, e in v) for k, v in spans.items()}
-        question = (f"Video 1 is a movie clip. Its beginning is {shown['beginning']} and its ending is "
-                    f"{shown['ending']}; look only at those parts. What most likely happened in between?")
-        self.warnings.append(("middle-visible", "CrossVid shows only the beginning and the ending; here the whole "
-                              "file is video 1, so the hidden middle can be observed (VideoSpec has no clip windows)"))
+        # As AgentCVR's run_PI_agent.py: video 1 is the beginning clip, video 2 the ending clip of the
+        # same file; the middle is in neither, so it cannot be observed.
+        videos = []
+        for index, name in enumerate(("beginning", "ending"), start=1):
+            parts = spans[name]
+            if len(parts) > 1:
+                self.warnings.append(("joined-spans", f"the {name} has {len(parts)} spans; the clip covers them and "
+                                      "what lies between"))
+            videos.append(self._clip(video, min(s for s, _ in parts), max(e for _, e in parts), index))
+        question = ("Video 1 is the beginning of a movie clip and video 2 its ending; the middle is not shown. "
+                    "What most likely happened in between?")
         return {"question": question, "options": options, "answer_type": "single",
-                "answer": gold_letter(raw, len(options)), "videos": [video],
-                "evidence": [{"video": 1, "start": s, "end": e} for v in spans.values() for s, e in v],
+                "answer": gold_letter(raw, len(options)), "videos": videos,
+                "evidence": [{"video": v["index"], "start": 0.0, "end": v["duration"]} for v in videos],
                 "meta": {"beginning": spans["beginning"], "ending": spans["ending"], "original_answer": raw}}
 
     def _fsa(self) -> dict[str, Any]:
@@ -247,16 +272,19 @@ class _Converter:
         raw = need(self.data, "answer")
         order = parse_order(raw, len(keys))
         video = self._video(1, need(self.data, "video"), 1)
-        options = [f"Segment {i}: " + " and ".join(f"{fmt_s(s)}-{fmt_s(e)} s" for s, e in sp)
-                   for i, sp in enumerate(spans, start=1)]
-        by_time = sorted(range(1, len(spans) + 1), key=lambda i: spans[i - 1][0][0])
-        if by_time == order:
-            self.warnings.append(("times-give-order", "the segments' times give the answer away (CrossVid shows "
-                                  "the segments without times; VideoSpec has no clip windows to hide them)"))
-        question = ("The options are segments of one cooking video, listed in shuffled order. "
-                    "Put all of them in chronological order.")
+        # Each segment is its own video (a clip of the file), numbered as CrossVid labels them
+        # ("Segment k" = video k), so its times say nothing about the order.
+        videos = []
+        for k, parts in enumerate(spans, start=1):
+            if len(parts) > 1:
+                self.warnings.append(("joined-spans", f"segment {k} has {len(parts)} spans; its clip covers them "
+                                      "and what lies between"))
+            videos.append(self._clip(video, min(s for s, _ in parts), max(e for _, e in parts), k))
+        options = [f"Segment {k} (video {k})" for k in range(1, len(spans) + 1)]
+        question = (f"Videos 1 to {len(spans)} are segments of one cooking video, in shuffled order. Put all of "
+                    'them in chronological order (e.g. "2->3->1").')
         return {"question": question, "options": options, "answer_type": "order",
-                "answer": [OPTION_LETTERS[k - 1] for k in order], "videos": [video],
+                "answer": [OPTION_LETTERS[k - 1] for k in order], "videos": videos,
                 "meta": {"original_answer": raw, "segments": [[list(p) for p in sp] for sp in spans]}}
 
     def _msr(self) -> dict[str, Any]:
@@ -310,8 +338,8 @@ class _Converter:
                                          "road at the same time.)")
         if facts:
             text += " Objects: " + "; ".join(facts) + "."
-        self.warnings.append(("frame-folders", "the views are folders of frames, not video files: the real "
-                              f"env needs them rendered to video; times assume {fmt_s(self.opt.uav_fps)} fps"))
+        self.warnings.append(("frame-folders", "the views are folders of frames, read as image sequences at "
+                              f"{fmt_s(self.opt.uav_fps)} fps (CrossVid gives them no timing; --uav-fps sets it)"))
         return {"question": text, "options": options, "answer_type": "single", "answer": answer, "videos": videos,
                 "meta": {"vid": vid, "objects": {names[t]: t for t in tags}, "original_question": question,
                          "original_answer": raw}}

@@ -49,12 +49,13 @@ class MediaLocator:
     """Places source paths inside ``data_root`` and probes media files (results are cached)."""
 
     def __init__(self, data_root: str | Path):
-        self.root = Path(data_root).resolve()
+        # As written, not resolved: a folder linked into the root (videos -> /big/disk) is inside it.
+        self.root = Path(os.path.normpath(os.path.abspath(data_root)))
         self._probes: dict[Path, MediaInfo | str] = {}
 
     def inside(self, folder: str | Path) -> bool:
-        """Whether ``folder`` is the data root or below it."""
-        path = Path(folder).resolve()
+        """Whether ``folder`` is the data root or below it (as written; symlinks are not followed)."""
+        path = Path(os.path.normpath(os.path.abspath(folder)))
         return path == self.root or self.root in path.parents
 
     def locate(self, base: str | Path, name: str) -> Located:

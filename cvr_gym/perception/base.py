@@ -18,14 +18,16 @@ from cvr_gym.core.evidence import Evidence
 AUDIO_SAMPLE_RATE = 16_000
 
 
+class PerceptionError(RuntimeError):
+    """A perception call failed (model error, timeout). The env reports it to the agent."""
+
+
 def as_mono(audio: np.ndarray, backend: str) -> np.ndarray:
     """A float32 mono waveform from mono or two-dimensional (either orientation) input."""
     wave = np.asarray(audio, dtype=np.float32)
     if wave.ndim == 2:  # (samples, channels) or (channels, samples): mix down
         wave = wave.mean(axis=0 if wave.shape[0] < wave.shape[1] else 1)
     if wave.ndim != 1:
-        from cvr_gym.envs.perceiver import PerceptionError
-
         raise PerceptionError(f"{backend}: expected a mono waveform, got shape {np.shape(audio)}")
     return wave
 

@@ -5,7 +5,9 @@ Frames: the requested times are sorted and split into groups whose neighbours ar
 first time, decodes forward, keeps for each requested time the nearest decoded frame (by
 presentation time, so variable frame rate files work) and stops once past the group's last time.
 A sparse scan of a long window therefore costs a few short decodes, not the whole window. Times
-past the last frame get the last frame. Frames larger than ``max_side`` are scaled down (keeping
+past the last frame get the last frame, and the reader lists them in ``past_end_times`` so a
+caller can report them (a truncated file must not pass silently for a long one);
+:meth:`MediaReader.decodable_end` finds where the decodable frames really end. Frames larger than ``max_side`` are scaled down (keeping
 the aspect ratio) by swscale while being converted to RGB.
 
 Audio: the reader seeks to the window, decodes the audio frames that overlap it, mixes them to
@@ -19,6 +21,7 @@ Every failure is a :class:`MediaError` that names the file.
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -39,13 +42,18 @@ class MediaError(RuntimeError):
     ``path`` is the file and ``problem`` what is wrong; the message contains both.
     """
 
-    def __init__(self, path: str | os.PathLike, problem: str):
+    def __init__(self, path: str | os.PathLike, problem: str | None = None):
+        if problem is None:  # ``MediaError(str(err))``: how workers and callers rebuild one
+            message = str(path)
+            path, sep, problem = message.partition(": ")
+            if not sep:
+                path, problem = "", message
         self.path = str(path)
         self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        super().__init__(f"{self.path}: {problem}" if self.path else problem)
 
     def __reduce__(self):  # async vector envs send exceptions across processes
-        return (MediaError, (self.path, self.problem))
+        return (type(self), (self.path, self.problem))
 
 
 @dataclass(frozen=True)
@@ -77,11 +85,15 @@ def scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, int
 def check_file(path: str | os.PathLike) -> None:
     """Raise :class:`MediaError` if ``path`` is missing, not a regular file or empty."""
     p = Path(path)
-    if not p.exists():
-        raise MediaError(p, "no such file")
-    if not p.is_file():
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise MediaError(p, "no such file") from None
+    except OSError as err:  # e.g. a name too long for the file system
+        raise MediaError(p, f"cannot be read ({err.strerror or err})") from None
+    if not stat.S_ISREG(st.st_mode):
         raise MediaError(p, "not a regular file")
-    if p.stat().st_size == 0:
+    if st.st_size == 0:
         raise MediaError(p, "the file is empty (0 bytes)")
 
 
@@ -101,6 +113,8 @@ class MediaReader:
         self.max_side = max_side
         self.seek_gap = float(seek_gap)
         self.frames_decoded = 0  # video frames decoded so far: the work done, whatever the clock says
+        self.past_end_times: list[float] = []  # times of the last frames_at call past the last frame
+        self._decodable_end: float | None = None
         check_file(self.path)
         try:
             self._container = av.open(str(self.path), mode="r")
@@ -138,12 +152,55 @@ class MediaReader:
             raise MediaError(self.path, "the video stream has no frame size")
         self.frames_at([0.0])
 
+    def decodable_end(self) -> float:
+        """Seconds up to which frames really decode: the last decodable frame's time plus one frame.
+
+        A file cut short after an intact header still declares its full duration; this decodes
+        the file's tail (seeking further back until a frame decodes) to find where it ends.
+        """
+        if self._decodable_end is None:
+            last = None
+            for back in (*_BACKOFFS, None):
+                target = 0.0 if back is None else max(0.0, self.info.duration - back)
+                last = self._last_frame_time(target)
+                if last is not None or target == 0.0:
+                    break
+            if last is None:
+                raise MediaError(self.path, "no video frame could be decoded")
+            self._decodable_end = last + self._frame_step()
+        return self._decodable_end
+
+    def _last_frame_time(self, target: float) -> float | None:
+        self._seek(target, self._video)
+        last = None
+        try:
+            for frame in self._container.decode(self._video):
+                self.frames_decoded += 1
+                if frame.time is not None:
+                    ft = frame.time - self._offset
+                    last = ft if last is None else max(last, ft)
+        except av.FFmpegError:
+            pass  # a truncated file: decoding stops where its data does
+        return last
+
+    def _frame_step(self) -> float:
+        return 1.0 / self.info.fps if self.info.fps else 0.04
+
     # -- frames -------------------------------------------------------------------------------
     def frames_at(self, times: Sequence[float]) -> list[np.ndarray]:
-        """RGB ``uint8`` frames (H x W x 3) nearest to each time, in the order of ``times``."""
+        """RGB ``uint8`` frames (H x W x 3) nearest to each time, in the order of ``times``.
+
+        Times after the last decodable frame (by more than one frame) get the last frame and are
+        listed in :attr:`past_end_times`.
+        """
+        return self.frames_and_times_at(times)[0]
+
+    def frames_and_times_at(self, times: Sequence[float]) -> tuple[list[np.ndarray], list[float]]:
+        """:meth:`frames_at` plus each decoded frame's own time (seconds from the video's start)."""
+        self.past_end_times = []
         times = [max(0.0, float(t)) for t in times]
         if not times:
-            return []
+            return [], []
         order = sorted(range(len(times)), key=times.__getitem__)
         picked: list[av.VideoFrame | None] = [None] * len(times)
         group = [order[0]]
@@ -157,7 +214,8 @@ class MediaReader:
         for f in picked:
             if id(f) not in arrays:
                 arrays[id(f)] = self._to_rgb(f)
-        return [arrays[id(f)] for f in picked]
+        decoded = [t if f.time is None else max(0.0, float(f.time) - self._offset) for f, t in zip(picked, times)]
+        return [arrays[id(f)] for f in picked], decoded
 
     def _pick_group(self, group: list[int], times: list[float], picked: list) -> None:
         ts = [times[i] for i in group]
@@ -183,7 +241,7 @@ class MediaReader:
         self._seek(target, self._video)
         picks: list[av.VideoFrame] = []
         prev: tuple[float, av.VideoFrame] | None = None
-        step = 1.0 / self.info.fps if self.info.fps else 0.04
+        step = self._frame_step()
         try:
             for frame in self._container.decode(self._video):
                 self.frames_decoded += 1
@@ -201,7 +259,9 @@ class MediaReader:
             raise MediaError(self.path, f"video decoding failed near {target:.2f} s ({err})") from None
         if prev is None:
             return None
-        picks.extend(prev[1] for _ in range(len(ts) - len(picks)))  # past the end: last frame
+        rest = ts[len(picks):]
+        picks.extend(prev[1] for _ in rest)  # past the end: last frame, and say so
+        self.past_end_times.extend(t for t in rest if t > prev[0] + step + _SEEK_TOLERANCE)
         return picks
 
     def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
@@ -316,10 +376,14 @@ class ReaderCache:
         self.seek_gap = seek_gap
         self._readers: OrderedDict[str, tuple[tuple, MediaReader]] = OrderedDict()
         self._lock = threading.Lock()
+        #: frame rate of each image-sequence folder (folders carry no timing; the task says it)
+        self.sequence_fps: dict[str, float] = {}
 
     def get(self, path: str | os.PathLike) -> MediaReader:
-        check_file(path)
-        key = file_key(path)
+        folder = Path(path).is_dir()
+        if not folder:
+            check_file(path)
+        key = file_key(path) + ((self.sequence_fps.get(str(path)),) if folder else ())
         with self._lock:
             hit = self._readers.get(key[0])
             if hit is not None and hit[0] == key:
@@ -328,7 +392,12 @@ class ReaderCache:
             if hit is not None:
                 hit[1].close()
                 del self._readers[key[0]]
-            reader = MediaReader(path, max_side=self.max_side, seek_gap=self.seek_gap)
+            if folder:  # a frame folder (CrossVid's drone views)
+                from cvr_gym.perception.image_sequence import ImageSequenceReader
+
+                reader = ImageSequenceReader(path, fps=self.sequence_fps.get(str(path), 30.0), max_side=self.max_side)
+            else:
+                reader = MediaReader(path, max_side=self.max_side, seek_gap=self.seek_gap)
             self._readers[key[0]] = (key, reader)
             while len(self._readers) > self.max_open:
                 _, (_, old) = self._readers.popitem(last=False)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from cvr_gym.core.evidence import Evidence
-from cvr_gym.envs.perceiver import PerceptionError
+from cvr_gym.perception.base import PerceptionError
 from cvr_gym.perception.base import AUDIO_SAMPLE_RATE, BackendLoadError, as_mono, frame_to_pil  # noqa: F401 (re-exported)
 
 DEFAULT_VISUAL_PROMPT = (

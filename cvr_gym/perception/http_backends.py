@@ -6,7 +6,11 @@
   16 kHz mono WAV file, asking for ``verbose_json`` to get timed segments.
 
 Only the standard library is used (``urllib.request``, ``wave``, ``json``; pillow encodes
-images). Calls time out after ``timeout`` seconds and are retried ``retries`` times with
+images). Each attempt must finish within ``timeout`` seconds in all (connecting, sending and
+reading the whole reply, however slowly the server drips it), and a reply may hold at most
+``max_reply_bytes``. Redirects are never followed: a redirect could carry the API key to another
+host, and a redirected POST loses its body anyway; a 3xx reply is an error naming the target.
+Calls are retried ``retries`` times with
 exponential backoff (``backoff * 2**attempt`` seconds) on timeouts, connection errors, 5xx
 responses and 408/429; other 4xx responses fail at once. When a call finally fails,
 :class:`~cvr_gym.envs.perceiver.PerceptionError` says which URL, the status code and the last
@@ -27,6 +31,7 @@ import math
 import os
 import re
 import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -39,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from cvr_gym.core.evidence import Evidence
-from cvr_gym.envs.perceiver import PerceptionError
+from cvr_gym.perception.base import PerceptionError
 from cvr_gym.perception.base import AUDIO_SAMPLE_RATE, as_mono, frame_to_pil
 
 DEFAULT_VISUAL_PROMPT = (
@@ -49,13 +54,64 @@ DEFAULT_VISUAL_PROMPT = (
 NO_FOCUS = "anything notable"
 _RETRY_STATUS = frozenset({408, 429})
 _ERROR_BODY_CHARS = 300
+#: Largest reply read (bytes); a perception reply is a few kilobytes.
+MAX_REPLY_BYTES = 16 * 2**20
+_CHUNK = 64 * 1024
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+# Sockets opened by the current thread's request, so a deadline can cut them off mid-read.
+_REQUEST = threading.local()
+
+
+def _track(sock: Any) -> None:
+    socks = getattr(_REQUEST, "socks", None)
+    if socks is not None:
+        socks.append(sock)
+
+
+class _TrackedHTTPConnection(http.client.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _track(self.sock)
+
+
+class _TrackedHTTPSConnection(http.client.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _track(self.sock)
+
+
+class _TrackedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_TrackedHTTPConnection, req)
+
+
+class _TrackedHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_TrackedHTTPSConnection, req, context=getattr(self, "_context", None))
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse every redirect: the 3xx reply surfaces as an HTTPError."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+class _ReplyTooLarge(Exception):
+    pass
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates (``"\\ud800"`` in a JSON reply) replaced by U+FFFD, so it
+    can be written as UTF-8."""
+    return _SURROGATES.sub("\ufffd", text)
 
 
 class _HTTPClient:
     """POSTs with timeouts, retries and backoff; raises PerceptionError when all attempts fail."""
 
     def __init__(self, name: str, base_url: str, api_key_env: str | None, timeout: float,
-                 retries: int, backoff: float) -> None:
+                 retries: int, backoff: float, max_reply_bytes: int = MAX_REPLY_BYTES) -> None:
         if not base_url or not re.match(r"^https?://", base_url):
             raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
         if timeout <= 0 or retries < 0 or backoff < 0:
@@ -66,8 +122,10 @@ class _HTTPClient:
         self.timeout = float(timeout)
         self.retries = int(retries)
         self.backoff = float(backoff)
+        self.max_reply_bytes = int(max_reply_bytes)
         host = urllib.parse.urlsplit(self.base_url).hostname or ""
-        handlers = [urllib.request.ProxyHandler({})] if _is_loopback(host) else []
+        handlers: list[Any] = [urllib.request.ProxyHandler({})] if _is_loopback(host) else []
+        handlers += [_TrackedHTTPHandler(), _TrackedHTTPSHandler(), _NoRedirect()]
         self._opener = urllib.request.build_opener(*handlers)
 
     def url(self, path: str) -> str:
@@ -89,25 +147,63 @@ class _HTTPClient:
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             request = urllib.request.Request(url, data=body, method="POST", headers=self._headers(content_type))
+            socks: list[Any] = []
+            fired: list[bool] = []
+            timer = threading.Timer(self.timeout, _cut_off, (socks, fired))
+            timer.daemon = True
+            _REQUEST.socks = socks
+            deadline = time.monotonic() + self.timeout
+            timer.start()
             try:
                 with self._opener.open(request, timeout=self.timeout) as response:
-                    return response.read()
+                    return self._read(response, deadline)
             except urllib.error.HTTPError as err:
+                if 300 <= err.code < 400:
+                    target = err.headers.get("Location", "?") if err.headers else "?"
+                    raise PerceptionError(f"{self.name}: POST {url} was redirected (HTTP {err.code}) to "
+                                          f"{target[:200]}; redirects are not followed, set base_url to "
+                                          f"the final address") from None
                 detail = _error_body(err)
                 last = f"HTTP {err.code}" + (f": {detail}" if detail else "")
                 if not (err.code >= 500 or err.code in _RETRY_STATUS):
                     raise PerceptionError(f"{self.name}: POST {url} failed: {last} (not retried)") from None
+            except _ReplyTooLarge:
+                raise PerceptionError(f"{self.name}: POST {url} replied with more than "
+                                      f"{self.max_reply_bytes} bytes (not read; not retried)") from None
             except (TimeoutError, socket.timeout):
                 last = f"timed out after {self.timeout:g} s"
             except urllib.error.URLError as err:
                 reason = err.reason
-                if isinstance(reason, (TimeoutError, socket.timeout)):
+                if fired or isinstance(reason, (TimeoutError, socket.timeout)):
                     last = f"timed out after {self.timeout:g} s"
                 else:
                     last = f"connection error: {reason}"
-            except (OSError, http.client.HTTPException) as err:  # reset, refused, disconnected, truncated
-                last = f"connection error: {type(err).__name__}: {err}"
+            except (OSError, http.client.HTTPException, ValueError) as err:  # reset, refused, truncated
+                if fired:
+                    last = f"timed out after {self.timeout:g} s"
+                else:
+                    last = f"connection error: {type(err).__name__}: {err}"
+            finally:
+                timer.cancel()
+                _REQUEST.socks = None
         raise PerceptionError(f"{self.name}: POST {url} failed after {attempts} attempt(s): {last}")
+
+    def _read(self, response: Any, deadline: float) -> bytes:
+        """The whole reply, within the deadline and the size cap."""
+        length = response.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > self.max_reply_bytes:
+            raise _ReplyTooLarge()
+        chunks, size = [], 0
+        while True:
+            if time.monotonic() > deadline:
+                raise TimeoutError()
+            chunk = response.read(_CHUNK)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > self.max_reply_bytes:
+                raise _ReplyTooLarge()
+            chunks.append(chunk)
 
     def post_json(self, path: str, payload: dict[str, Any]) -> Any:
         raw = self.post(path, json.dumps(payload).encode("utf-8"), "application/json")
@@ -116,6 +212,16 @@ class _HTTPClient:
         except ValueError as err:
             raise PerceptionError(f"{self.name}: POST {self.url(path)} returned a body that is not JSON: "
                                   f"{raw[:_ERROR_BODY_CHARS]!r}") from err
+
+
+def _cut_off(socks: list[Any], fired: list[bool]) -> None:
+    """The deadline passed: shut the request's sockets so a blocked read returns at once."""
+    fired.append(True)
+    for sock in list(socks):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def _is_loopback(host: str) -> bool:
@@ -323,7 +429,8 @@ class OpenAIVisualBackend:
         answers = split_frame_answers(text, len(frames)) if len(frames) > 1 else None
         if answers is None:
             answers = [" ".join(text.split())] * len(frames)
-        return [[Evidence(0, float(t), float(t), "visual", a)] if a else [] for t, a in zip(times, answers)]
+        return [[Evidence(0, float(t), float(t), "visual", clean_text(a))] if a else []
+                for t, a in zip(times, answers)]
 
     def describe(self, frames: list[np.ndarray], times: list[float], focus: str) -> list[list[Evidence]]:
         """One list of ``visual`` Evidence per frame (see the class docstring)."""
@@ -404,13 +511,35 @@ class OpenAIAudioBackend:
         body, content_type = _multipart(self.request_fields(focus),
                                         ("file", "audio.wav", "audio/wav", waveform_to_wav(wave_data)))
         raw = self._http.post("audio/transcriptions", body, content_type)
-        try:
-            data: Any = json.loads(raw)
-        except ValueError:
-            data = {"text": raw.decode("utf-8", "replace")}  # response_format="text"
+        if self.response_format == "text":
+            data: Any = {"text": _plain_transcript(raw, self.name)}
+        else:
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                raise PerceptionError(f"{self.name}: the transcription reply is not JSON "
+                                      f"(response_format={self.response_format!r}): "
+                                      f"{raw[:_ERROR_BODY_CHARS]!r}") from None
         if not isinstance(data, dict):
             raise PerceptionError(f"{self.name}: unexpected transcription reply: {str(data)[:_ERROR_BODY_CHARS]}")
         return _transcription_records(data, start, duration)
+
+
+_MARKUP = re.compile(rb"^\s*(?:<!doctype|<html|<\?xml|<head|<body|\{|\[)", re.IGNORECASE)
+
+
+def _plain_transcript(raw: bytes, name: str) -> str:
+    """A ``response_format="text"`` reply as text; an error page or binary garbage is an error."""
+    if _MARKUP.match(raw[:512]):
+        raise PerceptionError(f"{name}: the transcription reply looks like a page or JSON, not text: "
+                              f"{raw[:_ERROR_BODY_CHARS]!r}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PerceptionError(f"{name}: the transcription reply is not UTF-8 text: {raw[:80]!r}") from None
+    if any(not (c.isprintable() or c.isspace()) for c in text):  # NULs, control bytes, ...
+        raise PerceptionError(f"{name}: the transcription reply holds binary data: {raw[:80]!r}")
+    return text
 
 
 def _transcription_records(data: dict[str, Any], start: float, duration: float) -> list[Evidence]:
@@ -427,7 +556,7 @@ def _transcription_records(data: dict[str, Any], start: float, duration: float) 
         for seg in segments:
             if not isinstance(seg, dict):
                 continue
-            text = " ".join(str(seg.get("text", "")).split())
+            text = clean_text(" ".join(str(seg.get("text", "")).split()))
             if not text:
                 continue
             a = clip(seg.get("start"), 0.0)
@@ -437,7 +566,7 @@ def _transcription_records(data: dict[str, Any], start: float, duration: float) 
                 confidence = round(min(1.0, math.exp(seg["avg_logprob"])), 4)
             records.append(Evidence(0, round(start + a, 3), round(start + b, 3), "speech", text, {}, confidence))
         return records
-    text = " ".join(str(data.get("text", "")).split())
+    text = clean_text(" ".join(str(data.get("text", "")).split()))
     return [Evidence(0, start, start + duration, "speech", text)] if text else []
 
 

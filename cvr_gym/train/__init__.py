@@ -3,6 +3,8 @@
 - :class:`GRPOConfig` / :class:`GRPOTrainer` (:mod:`cvr_gym.train.grpo`): GRPO for torch policies
   over the classic-RL wrappers, with :class:`MLPPolicy` (:mod:`cvr_gym.train.policy`) as the
   default policy.
+- :class:`TeamGRPOConfig` / :class:`TeamGRPOTrainer` (:mod:`cvr_gym.train.team`): the same GRPO
+  with one shared policy on every seat of the team env (:mod:`cvr_gym.team`).
 - :mod:`cvr_gym.train.llm`: LLM masters through TRL (SFT, KTO, GRPO).
 
 Names are imported on first access, so ``import cvr_gym.train`` does not import torch.
@@ -21,6 +23,8 @@ _LAZY = {
     "MLPPolicy": "cvr_gym.train.policy",
     "policy_from_config": "cvr_gym.train.policy",
     "plot_learning_curve": "cvr_gym.train.plots",
+    "TeamGRPOConfig": "cvr_gym.train.team",
+    "TeamGRPOTrainer": "cvr_gym.train.team",
 }
 
 

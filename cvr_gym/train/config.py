@@ -34,6 +34,9 @@ class GRPOConfig:
         max_steps: the env's step limit per episode (``None``: the env's default, 12).
 
     Wrappers (see :mod:`cvr_gym.wrappers`):
+        wrappers: ``"classic"`` (:func:`~cvr_gym.wrappers.wrap_env`: fixed windows, text vectors)
+            or ``"search"`` (:func:`~cvr_gym.wrappers.search.wrap_search_env`: relative zoom
+            moves, coverage and match-heat features).
         catalogue: keyword arguments of :class:`~cvr_gym.wrappers.catalogue.ActionCatalogue`
             (``scales``, ``frame_counts``, ``num_choices``, ...).
         encoder: keyword arguments of :class:`~cvr_gym.wrappers.encoding.ObservationEncoder`
@@ -70,7 +73,9 @@ class GRPOConfig:
         num_envs: environments stepped together (a group of G episodes runs in
             ``ceil(G / num_envs)`` waves when smaller than G; several groups share a wave when
             larger).
-        vectorization: ``"sync"`` (one process) or ``"async"`` (one process per env).
+        vectorization: ``"sync"`` (one process), ``"async"`` (one process per env) or ``"ray"``
+            (one Ray actor per env, see :mod:`cvr_gym.integrations.ray_vector`).
+        ray_address: the Ray cluster for ``vectorization="ray"`` (``None`` or ``"local"``: a local Ray).
         torch_threads: ``torch.set_num_threads`` during training (1 keeps rollouts cheap on
             shared cores).
         eval_every: evaluate every this many updates (0: only at the end).
@@ -92,6 +97,7 @@ class GRPOConfig:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     max_steps: int | None = None
     # wrappers
+    wrappers: str = "classic"
     catalogue: dict[str, Any] = field(default_factory=dict)
     encoder: dict[str, Any] = field(default_factory=dict)
     # GRPO
@@ -114,6 +120,7 @@ class GRPOConfig:
     seed: int = 0
     num_envs: int = 8
     vectorization: str = "sync"
+    ray_address: str | None = None
     torch_threads: int = 1
     eval_every: int = 10
     eval_episodes: int | None = None
@@ -126,8 +133,10 @@ class GRPOConfig:
             raise ValueError("group_size must be at least 2 (advantages are relative to the group)")
         if self.tasks_per_update < 1 or self.epochs < 1 or self.minibatches < 1 or self.num_envs < 1:
             raise ValueError("tasks_per_update, epochs, minibatches and num_envs must be positive")
-        if self.vectorization not in ("sync", "async"):
-            raise ValueError("vectorization must be 'sync' or 'async'")
+        if self.vectorization not in ("sync", "async", "ray"):
+            raise ValueError("vectorization must be 'sync', 'async' or 'ray'")
+        if self.wrappers not in ("classic", "search"):
+            raise ValueError("wrappers must be 'classic' or 'search'")
         if self.loss_aggregation not in ("step", "episode"):
             raise ValueError("loss_aggregation must be 'step' or 'episode'")
         if not 0 < self.clip_epsilon < 1:

@@ -120,9 +120,11 @@ class GRPOTrainer:
 
     def action_groups(self) -> list[int]:
         """Group id per catalogue action for the hierarchical policy: 0 observe, 1 listen, 2 answer."""
-        from cvr_gym.wrappers.catalogue import ActionCatalogue
+        from cvr_gym.wrappers.search import catalogue_from_config
 
-        cat = ActionCatalogue(**self.catalogue_config)
+        cat = catalogue_from_config(self.catalogue_config)
+        if hasattr(cat, "action_groups"):
+            return list(cat.action_groups())
         ids = {"observe": 0, "listen": 1, "answer": 2, "answer_from_evidence": 2}
         groups = [ids[cat.entry(i).kind] for i in range(len(cat))]
         # renumber so that the ids are 0..k-1 (a catalogue without listen has no group 1)
@@ -379,14 +381,34 @@ class GRPOTrainer:
             self._writer.close()
 
 
+class CheckpointError(ValueError):
+    """A file that is not a policy checkpoint written by :class:`GRPOTrainer` (one-line message)."""
+
+
 def load_policy(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
-    """The policy stored in a checkpoint (in eval mode) and the checkpoint's wrapper configs."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    policy = policy_from_config(state["policy"]["config"])
-    policy.load_state_dict(state["policy"]["state"])
+    """The policy stored in a checkpoint (in eval mode) and the checkpoint's wrapper configs.
+
+    Raises :class:`CheckpointError` for a missing file or one the trainer did not write. Only
+    tensors and plain data are unpickled (``weights_only=True``): a checkpoint cannot run code.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same one-line answer
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path}: not a checkpoint written by cvr-gym train ({reason[:200]})") from None
+    if not isinstance(state, dict) or not {"policy", "wrappers", "config", "update"} <= set(state):
+        raise CheckpointError(f"{path}: not a checkpoint written by cvr-gym train (missing policy/wrappers/config)")
+    try:
+        policy = policy_from_config(state["policy"]["config"])
+        policy.load_state_dict(state["policy"]["state"])
+    except Exception as err:  # noqa: BLE001
+        raise CheckpointError(f"{path}: the checkpoint's policy does not load: {type(err).__name__}: {err}") from None
     policy.eval()
     return policy, {**state["wrappers"], "config": state["config"], "update": state["update"]}
 
 
-__all__ = ["GRPOConfig", "GRPOTrainer", "clipped_surrogate", "group_advantages", "kl_k3", "load_policy",
+__all__ = ["CheckpointError", "GRPOConfig", "GRPOTrainer", "clipped_surrogate", "group_advantages", "kl_k3", "load_policy",
            "obs_to_tensors"]

@@ -31,6 +31,10 @@ def make_policy_env(config: GRPOConfig, split: str | None) -> gym.Env:
     from cvr_gym.wrappers import wrap_env
 
     env = gym.make(config.env_id, disable_env_checker=True, **config.env_make_kwargs(split))
+    if config.wrappers == "search":
+        from cvr_gym.wrappers.search import wrap_search_env
+
+        return wrap_search_env(env, config.catalogue, config.encoder)
     return wrap_env(env, **config.catalogue, **config.encoder)
 
 
@@ -113,9 +117,13 @@ class RolloutSlot(gym.Wrapper):
 
 
 def make_vector_env(config: GRPOConfig, split: str | None, num_envs: int | None = None) -> gym.vector.VectorEnv:
-    """``num_envs`` (default ``config.num_envs``) rollout slots in a sync or async vector env."""
+    """``num_envs`` (default ``config.num_envs``) rollout slots in a sync, async or Ray vector env."""
     n = int(num_envs or config.num_envs)
     fns = [partial(_slot_env, config, split) for _ in range(n)]
+    if config.vectorization == "ray":
+        from cvr_gym.integrations.ray_vector import RayVectorEnv  # a leaf module: imports no cvr_gym code
+
+        return RayVectorEnv(fns, address=config.ray_address, copy=False)
     if config.vectorization == "async":
         return gym.vector.AsyncVectorEnv(fns, context="spawn")
     return gym.vector.SyncVectorEnv(fns, copy=False)

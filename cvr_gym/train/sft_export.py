@@ -22,13 +22,12 @@ so each transcript ends with the assistant's final call.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-_BUDGET = re.compile(r"Budget: (\d+) steps, (\d+) frames")
+from cvr_gym.core.limits import Limits
 
 
 @dataclass
@@ -84,11 +83,10 @@ def record_system_prompt(record: dict[str, Any], space: Any, prompt_style: str =
     """The system prompt an LLM master saw (or would see) in the record's episode."""
     from cvr_gym.core.tools import compact_system_prompt, system_prompt
 
-    budget = _BUDGET.search((record.get("observations") or [""])[0])
-    steps, frames = (int(budget.group(1)), int(budget.group(2))) if budget else (12, 256)
+    limits = Limits.from_info(record)
     if prompt_style == "compact":
-        return compact_system_prompt(steps, frames)
-    return system_prompt(space, max_steps=steps, frame_budget=frames)
+        return compact_system_prompt(limits.max_steps, limits.frame_budget)
+    return system_prompt(space, max_steps=limits.max_steps, frame_budget=limits.frame_budget)
 
 
 def export_records(records: Iterable[dict[str, Any]], min_score: float = 1.0, keep_invalid: bool = False,
@@ -110,7 +108,7 @@ def export_records(records: Iterable[dict[str, Any]], min_score: float = 1.0, ke
         if record.get("error"):
             stats.skip("agent error")
             continue
-        if score is None:
+        if score is None or record.get("termination_reason") != "answer":
             stats.skip("no answer")
             continue
         if score < min_score:

@@ -4,6 +4,8 @@
   ``action_masks()`` for sb3-contrib's MaskablePPO.
 - :class:`VectorObservation`: the episode so far as a ``Dict`` of ``Box``.
 - :func:`wrap_env`: both, in the right order.
+- :func:`wrap_search_env` (:mod:`cvr_gym.wrappers.search`): the same two wrappers with search
+  moves relative to question-matching evidence (zoom, rescan) and coverage / match-heat features.
 
 The pieces they are built from (:class:`ActionCatalogue`, :class:`ObservationEncoder`,
 :class:`EpisodeState`, the text encoders) need no env, so agents can use them on plain
@@ -20,22 +22,33 @@ from cvr_gym.wrappers.catalogue import ActionCatalogue
 from cvr_gym.wrappers.discrete_actions import DiscreteActions
 from cvr_gym.wrappers.encoding import ObservationEncoder
 from cvr_gym.wrappers.episode import EpisodeState
+from cvr_gym.wrappers.search import SearchCatalogue, SearchEncoder, wrap_search_env
 from cvr_gym.wrappers.text import HashedBagOfWords, MiniLMEncoder, TextEncoder, make_text_encoder
 from cvr_gym.wrappers.vector_observation import VectorObservation
 
 
 def wrap_env(env: gym.Env, factored: bool = False, text_encoder: Any = "hash", text_dim: int = 128,
-             max_options: int = 8, time_bins: int = 16, **catalogue_kwargs: Any) -> VectorObservation:
+             max_options: int = 8, time_bins: int = 16, call_cost: float = 0.005, masked_penalty: float = 0.01,
+             flat: bool = False, **catalogue_kwargs: Any) -> gym.Env:
     """``VectorObservation(DiscreteActions(env, ...))``: numbers in, numbers out.
 
-    ``catalogue_kwargs`` go to :class:`DiscreteActions` (``scales``, ``frame_counts``, ...).
+    The defaults suit masked and unmasked algorithms alike: each non-answer step costs
+    ``call_cost`` and a masked action ``masked_penalty`` (masked algorithms never pay either), and
+    a non-answer on the last step becomes an answer. ``flat=True`` flattens the ``Dict``
+    observation into one ``Box`` (``gymnasium.wrappers.FlattenObservation``) for an ``MlpPolicy``;
+    ``action_masks()`` stays reachable through ``env.get_wrapper_attr("action_masks")``.
+    ``catalogue_kwargs`` go to :class:`DiscreteActions` (``scales``, ``frame_counts``, ...);
+    ``call_cost=0, masked_penalty=0`` gives the env's reward unchanged.
     """
-    env = DiscreteActions(env, factored=factored, **catalogue_kwargs)
-    return VectorObservation(env, text_encoder=text_encoder, text_dim=text_dim,
-                             max_videos=env.catalogue.max_videos, max_options=max_options, time_bins=time_bins)
+    env = DiscreteActions(env, factored=factored, call_cost=call_cost, masked_penalty=masked_penalty,
+                          **catalogue_kwargs)
+    env = VectorObservation(env, text_encoder=text_encoder, text_dim=text_dim,
+                            max_videos=env.catalogue.max_videos, max_options=max_options, time_bins=time_bins)
+    return gym.wrappers.FlattenObservation(env) if flat else env
 
 
 __all__ = [
     "ActionCatalogue", "DiscreteActions", "EpisodeState", "HashedBagOfWords", "MiniLMEncoder", "ObservationEncoder",
-    "TextEncoder", "VectorObservation", "make_text_encoder", "wrap_env",
+    "SearchCatalogue", "SearchEncoder", "TextEncoder", "VectorObservation", "make_text_encoder", "wrap_env",
+    "wrap_search_env",
 ]

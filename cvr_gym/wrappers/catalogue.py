@@ -49,6 +49,7 @@ import numpy as np
 
 from cvr_gym.core.actions import ToolCall
 from cvr_gym.core.tasks import OPTION_LETTERS
+from cvr_gym.data.readers import blind_guess, read_answer
 from cvr_gym.wrappers.episode import EpisodeState
 
 KINDS = ("observe", "listen", "answer", "answer_from_evidence")
@@ -326,8 +327,11 @@ def evidence_text(state: EpisodeState, limit: int = 600) -> str:
 def read_from_evidence(state: EpisodeState) -> Any:
     """Answer from the evidence gathered so far (the ``answer_from_evidence`` macro-action).
 
-    Uses :mod:`cvr_gym.wrappers.reader` (which calls the generator's reader when present).
+    :func:`cvr_gym.data.readers.read_answer` answers (the task family's reader where there is
+    one, else the generic one), so a policy decides *where to look* and *when to answer*, and the
+    reader decides *what*.
     """
-    from cvr_gym.wrappers.reader import read_answer
-
-    return read_answer(state)
+    try:
+        return read_answer(state.view, list(state.all_evidence))
+    except Exception:  # noqa: BLE001 - a reader bug must not crash an episode
+        return blind_guess(state.view)

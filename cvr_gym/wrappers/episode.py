@@ -1,20 +1,18 @@
 """What an agent knows about the current episode, rebuilt from the env's observations and infos.
 
 :class:`EpisodeState` is fed ``(obs, info)`` at reset and after every step. It needs only what
-every :class:`~cvr_gym.envs.cvr_env.CVREnv` reports (``info["task"]`` at reset, the budget in the
-prompt, ``info["totals"]``, ``info["tool_calls"]``, ``info["evidence"]``), so the same code serves
+every :class:`~cvr_gym.envs.cvr_env.CVREnv` reports (``info["task"]`` and ``info["limits"]`` at
+reset, ``info["totals"]``, ``info["tool_calls"]``, ``info["evidence"]``), so the same code serves
 the env wrappers and agents that talk to the env directly (see ``baselines/checkpoint_agent.py``).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-_BUDGET = re.compile(r"Budget:\s*(\d+)\s*steps?,\s*(\d+)\s*frames?")
-DEFAULT_MAX_STEPS = 12
-DEFAULT_FRAME_BUDGET = 256
+from cvr_gym.core.limits import Limits
+from cvr_gym.core.view import TaskView
 
 
 def _get(ev: Any, key: str, default: Any = None) -> Any:
@@ -23,22 +21,16 @@ def _get(ev: Any, key: str, default: Any = None) -> Any:
 
 @dataclass
 class EpisodeState:
-    """The task, the budget and everything gathered so far in one episode.
+    """The task, the limits and everything gathered so far in one episode.
 
-    ``evidence`` holds each distinct (video, kind, content) record once, in the order it was
-    first returned; ``all_evidence`` holds every record returned (with repeats), for readers that
-    need every sighting; ``taken`` the catalogue indices already chosen.
+    ``view`` is the question side of the task and ``limits`` the episode's budget (both from the
+    reset info); ``evidence`` holds each distinct (video, kind, content) record once, in the order
+    it was first returned; ``all_evidence`` holds every record returned (with repeats), for readers
+    that need every sighting; ``taken`` the catalogue indices already chosen.
     """
 
-    question: str = ""
-    options: list[str] = field(default_factory=list)
-    answer_type: str = "single"
-    answer_video: int | None = None
-    family: str = ""
-    durations: list[float] = field(default_factory=list)
-    has_audio: list[bool] = field(default_factory=list)
-    max_steps: int = DEFAULT_MAX_STEPS
-    frame_budget: int = DEFAULT_FRAME_BUDGET
+    view: TaskView = field(default_factory=lambda: TaskView(""))
+    limits: Limits = field(default_factory=Limits)
     steps: int = 0
     frames: int = 0
     audio_seconds: float = 0.0
@@ -48,16 +40,19 @@ class EpisodeState:
     tool_calls: list[dict] = field(default_factory=list)
     taken: set[int] = field(default_factory=set)
     last_new_evidence: int = 0
-    task_info: dict = field(default_factory=dict)
-    reset_info: dict = field(default_factory=dict)
 
-    @property
-    def num_videos(self) -> int:
-        return len(self.durations)
-
-    @property
-    def num_options(self) -> int:
-        return len(self.options)
+    # The view's and the limits' fields, read directly off the state.
+    question = property(lambda self: self.view.question)
+    options = property(lambda self: list(self.view.options))
+    answer_type = property(lambda self: self.view.answer_type)
+    answer_video = property(lambda self: self.view.answer_video)
+    family = property(lambda self: self.view.family or "")
+    durations = property(lambda self: list(self.view.durations))
+    has_audio = property(lambda self: list(self.view.has_audio))
+    num_videos = property(lambda self: self.view.num_videos)
+    num_options = property(lambda self: len(self.view.options))
+    max_steps = property(lambda self: self.limits.max_steps)
+    frame_budget = property(lambda self: self.limits.frame_budget)
 
     @property
     def frames_left(self) -> int:
@@ -74,22 +69,10 @@ class EpisodeState:
         return state
 
     def reset(self, obs: Any, info: dict) -> None:
-        task = info.get("task")
-        if task is None:
+        if info.get("task") is None:
             raise KeyError("the reset info has no 'task': the env must be a CVREnv (or report the same info)")
-        self.task_info = task
-        self.reset_info = {k: info.get(k) for k in ("task", "family", "task_id", "action_context")}
-        self.question = str(task.get("question", ""))
-        self.options = [str(o) for o in task.get("options", ())]
-        self.answer_type = str(task.get("answer_type", "single"))
-        self.answer_video = task.get("answer_video")
-        self.family = str(info.get("family", ""))
-        videos = task.get("videos", ())
-        self.durations = [float(v["duration"]) for v in videos]
-        self.has_audio = [bool(v.get("has_audio", True)) for v in videos]
-        m = _BUDGET.search(obs) if isinstance(obs, str) else None
-        self.max_steps = int(m.group(1)) if m else DEFAULT_MAX_STEPS
-        self.frame_budget = int(m.group(2)) if m else DEFAULT_FRAME_BUDGET
+        self.view = TaskView.from_info(info)
+        self.limits = Limits.from_info(info)
         self.steps = self.frames = self.invalid_actions = self.last_new_evidence = 0
         self.audio_seconds = 0.0
         self.evidence = []

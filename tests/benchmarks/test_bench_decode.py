@@ -21,7 +21,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from cvr_gym.envs.real import make_real_env
-from cvr_gym.envs.video_perceiver import PerceptionCache, VideoPerceiver
+from cvr_gym.envs.video_perceiver import VideoPerceiver
+from cvr_gym.perception.cache import PerceptionCache
 from cvr_gym.perception.decode import MediaReader
 
 pytestmark = pytest.mark.real

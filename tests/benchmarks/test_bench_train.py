@@ -4,6 +4,9 @@
   driven by a masked random policy (episodes per second = 1 / mean).
 - ``test_bench_policy_rollouts``: 64 episodes played by an untrained ``MLPPolicy`` through the
   trainer's vector env (8 envs, batched policy calls).
+- ``test_bench_search_policy_rollouts``: the same 64 episodes through the search wrappers
+  (``GRPOConfig(wrappers="search")``: coverage / match-heat features and relative zoom moves), to
+  compare with ``test_bench_policy_rollouts`` from the same run.
 - ``test_bench_grpo_update``: one GRPO update (8 tasks x 8 rollouts, collection + 2 optimiser
   passes) with the default ``MLPPolicy`` (256, 256).
 """
@@ -55,15 +58,25 @@ def test_bench_wrapped_episode(benchmark, mini_suite_path):
     benchmark.pedantic(episode, rounds=300, iterations=1, warmup_rounds=10)
 
 
-def _trainer(mini_suite_path, tmp_path) -> GRPOTrainer:
+def _trainer(mini_suite_path, tmp_path, wrappers: str = "classic") -> GRPOTrainer:
     suite, split = _suite(mini_suite_path)
     cfg = GRPOConfig(suite=suite, split=split, eval_split=None, group_size=8, tasks_per_update=8, num_envs=8,
-                     catalogue=CATALOGUE, log_dir=str(tmp_path), checkpoint_every=0, scale_advantages=False)
+                     catalogue=CATALOGUE if wrappers == "classic" else {}, log_dir=str(tmp_path), checkpoint_every=0,
+                     scale_advantages=False, wrappers=wrappers)
     return GRPOTrainer(cfg)
 
 
 def test_bench_policy_rollouts(benchmark, mini_suite_path, tmp_path):
     trainer = _trainer(mini_suite_path, tmp_path)
+    gen = torch.Generator().manual_seed(0)
+    options = [{"task_index": i % trainer.n_tasks, "group_id": f"b{i}"} for i in range(64)]
+    benchmark.pedantic(run_episodes, args=(trainer.envs, trainer.policy, options, gen), rounds=5, iterations=1,
+                       warmup_rounds=1)
+    trainer.close()
+
+
+def test_bench_search_policy_rollouts(benchmark, mini_suite_path, tmp_path):
+    trainer = _trainer(mini_suite_path, tmp_path, wrappers="search")
     gen = torch.Generator().manual_seed(0)
     options = [{"task_index": i % trainer.n_tasks, "group_id": f"b{i}"} for i in range(64)]
     benchmark.pedantic(run_episodes, args=(trainer.envs, trainer.policy, options, gen), rounds=5, iterations=1,

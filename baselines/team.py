@@ -1,0 +1,159 @@
+"""Reference teams: N copies of a reference agent for :mod:`cvr_gym.team`'s parallel env.
+
+``make_team("heuristic", 4)`` gives four :class:`TeamHeuristicAgent` seats that divide the
+work through the team memory; any other spec gives N independent copies of that agent (each
+plays the whole task and ignores the memory; the team votes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from baselines.checkpoint_agent import CheckpointAgent
+from cvr_gym.data.readers import read_answer
+from baselines.heuristic import HeuristicAgent
+from cvr_gym.evaluation.registry import make_agent, parse_spec
+from cvr_gym.core.actions import ToolCall
+from cvr_gym.core.costs import CostModel
+from cvr_gym.team.memory import with_memory
+
+_COSTS = CostModel()
+
+
+class TeamHeuristicAgent(HeuristicAgent):
+    """One seat of a heuristic team: plans the round for the whole team, does its share, and
+    learns what the others did from the team memory.
+
+    Every seat runs the :class:`~baselines.heuristic.HeuristicAgent` search on what the team
+    knows: its own results plus the memory entries it received (evidence, and the frames the
+    others' ``observe`` calls sampled, so windows they resolved are not looked at again). Each
+    round it plans the team's calls (the skim's observe targets and listens; then up to
+    ``max_targets`` zoom windows per seat instead of one agent's ``max_targets``), splits them
+    over the seats by modelled latency (longest first, each to the least loaded seat: the same
+    split on every seat, as they plan from the same memory), makes its own calls and passes
+    (``None``) when its share is empty. When the team plan is empty every seat answers with
+    the evidence reader, so the seats vote alike. The frame cap (``frames_per_video`` per
+    video) is the team's, as for one heuristic agent: the team spends no more frames.
+
+    Arguments: as :class:`~baselines.heuristic.HeuristicAgent`.
+    """
+
+    def reset(self, obs: str, info: dict[str, Any], *, seed: int | None = None) -> None:
+        super().reset(obs, info, seed=seed)
+        team = info.get("team") or {}
+        self.seat = int(team.get("index", 0))
+        self.seats = max(1, int(team.get("num_agents", 1)))
+        self.max_windows = self.seats * self.base_limits.max_targets
+        # Planned targets -> their unrounded windows, so a target booked from the memory samples
+        # exactly the times this seat's planner would have booked for it.
+        self._exact: dict[tuple, tuple[int, float, float]] = {}
+
+    def act(self, obs: str, info: dict[str, Any]) -> Any:
+        team = info.get("team") or {}
+        self.evidence.extend(info.get("evidence") or ())
+        for entry in team.get("memory") or ():
+            self._absorb(entry)
+        elapsed = max(int(info.get("step", 0)), int(team.get("round", 0)))
+        steps_left = self.limits.max_steps - elapsed
+        jobs: list[tuple[float, Any]] = []
+        if not self.started and steps_left > 1:
+            self.started = True
+            jobs = self._team_plan(self._skim)
+        elif steps_left > 1 and self.frames_left > 0:
+            jobs = self._team_plan(lambda: [ToolCall.observe_many(t, focus=self.focus)
+                                            for t in _chunks(self._zoom_targets(), self.limits.max_targets)])
+        if not jobs:
+            return ToolCall.answer(read_answer(self.view, self.evidence, self.reader))
+        mine = _split(jobs, self.seats)[self.seat]
+        if not mine:
+            return None  # nothing for this seat this round: pass
+        targets = [job for job in mine if isinstance(job, tuple)]
+        for video, start, end, frames in targets:
+            self._book(video, start, end, frames)
+        calls = [ToolCall.observe_many(t, focus=self.focus) for t in _chunks(targets, self.limits.max_targets)]
+        return calls + [job for job in mine if not isinstance(job, tuple)]
+
+    # -- the team plan ----------------------------------------------------------------------------
+    def _team_plan(self, plan: Callable[[], list[ToolCall]]) -> list[tuple[float, Any]]:
+        """The round's calls for the whole team as jobs (an observe target or a listen call) with
+        their modelled latency. Planning books every target; only this seat's are kept booked
+        (the others' arrive through the memory)."""
+        frames_left, samples = self.frames_left, {v: list(t) for v, t in self.samples.items()}
+        calls = plan()
+        self.frames_left, self.samples = frames_left, samples
+        jobs: list[tuple[float, Any]] = []
+        for call in calls:
+            if call.name == "observe":
+                for t in call.arguments.targets:
+                    jobs.append((_COSTS.observe(t.num_frames).latency_s, (t.video, t.start, t.end, t.num_frames)))
+            else:
+                a = call.arguments
+                jobs.append((_COSTS.listen(a.end - a.start).latency_s, call))
+        return jobs
+
+    def _absorb(self, entry: dict[str, Any]) -> None:
+        """Another seat's memory entry: its evidence, and the frames its observe call sampled."""
+        self.evidence.extend(entry.get("evidence") or ())
+        call = entry.get("call") or {}
+        if call.get("name") == "observe":
+            for t in call.get("arguments", {}).get("targets", ()):
+                self._book(int(t["video"]), float(t["start"]), float(t["end"]), int(t["num_frames"]))
+
+    def _take(self, video: int, start: float, end: float, frames: int) -> tuple[int, float, float, int]:
+        target = super()._take(video, start, end, frames)
+        self._exact[target] = (video, start, end)
+        return target
+
+    def _book(self, video: int, start: float, end: float, frames: int) -> None:
+        video, start, end = self._exact.get((video, start, end, frames), (video, start, end))
+        frames = min(frames, max(0, self.frames_left))
+        if frames <= 0 or not 1 <= video <= len(self.durations):
+            return
+        self.frames_left -= frames
+        step = (end - start) / frames
+        times = self.samples.setdefault(video, [])
+        times.extend(start + (i + 0.5) * step for i in range(frames))
+        times.sort()
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def _split(jobs: Sequence[tuple[float, Any]], seats: int) -> list[list[Any]]:
+    """Longest job first, each to the least loaded seat (ties: lowest seat): deterministic."""
+    load = [0.0] * seats
+    shares: list[list[Any]] = [[] for _ in range(seats)]
+    owner = [0] * len(jobs)
+    for k in sorted(range(len(jobs)), key=lambda k: (-jobs[k][0], k)):
+        seat = min(range(seats), key=lambda s: (load[s], s))
+        load[seat] += jobs[k][0]
+        owner[k] = seat
+    for k, (_, job) in enumerate(jobs):  # each seat keeps the plan's order
+        shares[owner[k]].append(job)
+    return shares
+
+
+class TeamCheckpointAgent(CheckpointAgent):
+    """A trained policy (``checkpoint:PATH``) on a team seat: it reads the team memory as if it had
+    made the others' calls itself (:func:`cvr_gym.team.memory.with_memory`), the view the team
+    trainer (:mod:`cvr_gym.train.team`) gives its policy. Waiting seats' actions are ignored by
+    the env, so it needs nothing else."""
+
+    def act(self, obs: str, info: dict[str, Any]) -> Any:
+        return super().act(obs, with_memory(info))
+
+
+#: Agents with a team-aware version: spec name -> class built from the same spec argument.
+TEAM_AWARE: dict[str, type] = {"heuristic": TeamHeuristicAgent, "checkpoint": TeamCheckpointAgent}
+
+
+def make_team(spec: str, num_agents: int, seed: int = 0, action_space: Any | None = None) -> list[Any]:
+    """``num_agents`` agents for a team: team-aware seats where one exists, else plain copies
+    (seat ``i`` seeded with ``seed + i``)."""
+    name, arg = parse_spec(spec)
+    cls = TEAM_AWARE.get(name)
+    if cls is not None:
+        return [cls.from_spec(arg, seed + i, action_space) for i in range(num_agents)]
+    return [make_agent(spec, seed + i, action_space) for i in range(num_agents)]
