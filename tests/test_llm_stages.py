@@ -160,3 +160,12 @@ def test_sft_kto_grpo_chain_on_a_tiny_model(tmp_path, results_file, mini_suite_p
     model, tokenizer = load_model(str(run / "grpo"), device="cpu")
     assert not hasattr(model, "peft_config")  # merged: a plain model
     assert "{% generation %}" not in tokenizer.chat_template  # the inference template was saved
+
+
+def test_the_committed_adapter_is_found_by_name():
+    from cvr_gym.train.llm.models import read_stage_meta, resolve_model_path
+
+    path = resolve_model_path("smollm2-sft")
+    meta = read_stage_meta(path)
+    assert path.endswith("examples/llm/smollm2-sft")
+    assert meta["base"] == "smollm2" and meta["prompt_style"] == "compact" and meta["stage"] == "sft"
