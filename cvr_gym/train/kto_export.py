@@ -32,7 +32,7 @@ def episode_label(record: dict[str, Any], min_score: float = 1.0) -> tuple[bool,
     if record.get("error"):
         return False, "agent error"
     score = record.get("score")
-    if score is None:
+    if score is None or record.get("termination_reason") != "answer":  # the env reports 0.0 until an answer
         return False, "no answer"
     costs = record.get("costs") or {}
     if not costs.get("frames") and not costs.get("audio_seconds"):
