@@ -11,7 +11,7 @@ from typing import Any
 
 from cvr_gym.cli.flags import add_config_arguments, config_from_args
 
-LLM_MODULE = "cvr_gym.train.trl_llm"
+LLM_MODULE = "cvr_gym.train.llm"
 
 
 def _int_list(text: str) -> list[int]:
