@@ -183,3 +183,23 @@ def test_parse_verdict_rejects_mismatched_lengths():
     assert parse_verdict('<score>{"coverage": [true], "correctness": [true, false]}</score>', 2) is None
     assert parse_verdict("no tags", 1) is None
     assert parse_verdict('<score>{"coverage": [false], "correctness": [false]}</score>', 1) == ([False], [False])
+
+
+def test_ccqa_set_score_pools_points_like_score_ccqa():
+    from cvr_gym.core.crossvid_scoring import ccqa_set_score
+
+    # answer 1: 2 points, coverage [T, T], correctness [T, F] -> 3 of 4; answer 2: 4 points, 2 of 8.
+    # score_CCQA.py: (3 + 2) / (4 + 8) = 5/12, while the mean of per-answer scores is (3/4 + 2/8) / 2 = 1/2.
+    assert ccqa_set_score([(3 / 4, 2), (2 / 8, 4)]) == pytest.approx(5 / 12)
+
+
+@pytest.mark.parametrize("preset", ["agentcvr", "eva"])
+def test_presets_pass_check_env(preset):
+    from gymnasium.utils.env_checker import check_env
+
+    from cvr_gym.core.tasks import Task
+
+    task = Task(id="c", family="NC", question="q?", options=["a", "b"], answer_type="single", answer="A",
+                videos=[{"index": 1, "duration": 30.0, "script": [{"start": 0, "end": 5, "kind": "visual",
+                                                                   "content": "x"}]}])
+    check_env(make_sim_env(tasks=[task], preset=preset), skip_render_check=True)

@@ -177,3 +177,22 @@ def test_grpo_rollouts_on_ray_equal_sync_rollouts():
     assert [e.actions for e in a] == [e.actions for e in b]
     assert [e.ret for e in a] == [e.ret for e in b] and [e.frames for e in a] == [e.frames for e in b]
     assert all(np.allclose(x.logps, y.logps) for x, y in zip(a, b))
+
+
+@pytest.mark.real
+def test_ray_compare_equals_local_compare(tmp_path, capsys):
+    args = ["compare", "--agent", "single-pass:4", "--episodes", "2", "--json", "--env-arg", "max_steps=3"]
+    assert main(args + ["--out", str(tmp_path / "local")]) == 0
+    assert main(args + ["--out", str(tmp_path / "ray"), "--ray", "local", "--workers", "2"]) == 0
+    capsys.readouterr()
+
+    def episodes(folder):
+        def strip(x):
+            if isinstance(x, dict):
+                return {k: strip(v) for k, v in x.items() if not k.startswith("wall")}
+            return [strip(v) for v in x] if isinstance(x, list) else x
+
+        return strip(json.loads((tmp_path / folder / "compare.json").read_text(encoding="utf-8"))["episodes"])
+
+    local, remote = episodes("local"), episodes("ray")
+    assert len(local) == 2 and local == remote

@@ -26,6 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(written by cvr-gym build-scripts), per evidence kind")
     p.add_argument("--out", default="runs/compare", help="folder for compare.json and compare.png (default runs/compare)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+    p.add_argument("--ray", metavar="ADDRESS", default=None,
+                   help="compare the tasks on Ray workers: a cluster address (auto, ray://HOST:10001) or 'local' "
+                        "(needs cvr-gym[ray]); same results as a local run")
+    p.add_argument("--workers", type=int, default=2, help="Ray workers with --ray (default 2)")
     p.add_argument("--team", type=int, default=None, metavar="N",
                    help="compare a team of N copies of --agent sharing a memory (cvr_gym.team) in both worlds; "
                         "steps are rounds")
@@ -65,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
         team = TeamConfig(num_agents=args.team, topology=args.topology)
         result = run_team_comparison(config, team, make_team, progress=progress)
         args.agent = team.label(args.agent)
+    elif args.ray:
+        from cvr_gym.integrations.ray import ray_map_tasks
+
+        result = run_comparison(config, progress=progress, map_tasks=ray_map_tasks(args.ray, args.workers))
     else:
         result = run_comparison(config, progress=progress)
     out = Path(args.out)

@@ -98,3 +98,12 @@ def _ccqa(task: Task, raw: Any, judge: Any) -> ScoreResult:
         return ScoreResult(0.0, text, "the judge gave no verdict")
     coverage, correctness = verdict
     return ScoreResult((sum(map(bool, coverage)) + sum(map(bool, correctness))) / (2 * len(points)), text)
+
+
+def ccqa_set_score(results: list[tuple[float, int]]) -> float:
+    """CrossVid's CCQA number for a set: points pooled over answers, not a mean of per-answer
+    scores (``eval/score_CCQA.py``: ``sum(score) / sum(2 * len(coverage))``). ``results`` holds
+    (per-answer score from :func:`crossvid_score`, number of scoring points) pairs; answers the
+    judge could not read are left out, as the script drops them."""
+    total = sum(2 * n for _, n in results)
+    return sum(score * 2 * n for score, n in results) / total if total else 0.0

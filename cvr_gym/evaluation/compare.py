@@ -146,29 +146,64 @@ def _spread_tasks(tasks: list[Any], episodes: int | None, seed: int) -> list[Any
     return [by_id[ep.task_id] for ep in plan_episodes([(t.id, t.family) for t in tasks], episodes, seed)]
 
 
-def run_comparison(config: CompareConfig, progress: Callable[[Iterable], Iterable] | None = None) -> dict[str, Any]:
-    """Play every task in both worlds and return per-episode results plus a summary."""
-    privileged = {"privileged_info": True} if needs_privileged_info(config.agent) else {}
-    sim = _make("CVRSim-v0", config, **privileged)
-    # A private perception cache: results cached by earlier runs in this process would make real
-    # steps look free and the speed comparison meaningless.
-    real_args = dict(config.real_args)
-    real_args["perceiver_options"] = {"cache": "private", **real_args.get("perceiver_options", {})}
-    real = _make("CVRReal-v0", config, **real_args, **privileged)
-    shadow = _make("CVRSim-v0", config)
+class TaskComparer:
+    """The envs and agent of a comparison, built once; :meth:`compare` plays one task in both worlds."""
+
+    def __init__(self, config: CompareConfig):
+        self.config = config
+        privileged = {"privileged_info": True} if needs_privileged_info(config.agent) else {}
+        self.sim = _make("CVRSim-v0", config, **privileged)
+        try:
+            # A private perception cache: results cached by earlier runs in this process would make real
+            # steps look free and the speed comparison meaningless.
+            real_args = dict(config.real_args)
+            real_args["perceiver_options"] = {"cache": "private", **real_args.get("perceiver_options", {})}
+            self.real = _make("CVRReal-v0", config, **real_args, **privileged)
+            self.shadow = _make("CVRSim-v0", config)
+            self.agent = make_agent(config.agent, config.seed, self.sim.action_space)
+        except BaseException:
+            self.close()
+            raise
+
+    def tasks(self) -> list[Any]:
+        return _spread_tasks(list(self.sim.unwrapped.suite), self.config.episodes, self.config.seed)
+
+    def compare(self, task_id: str) -> dict[str, Any]:
+        config = self.config
+        sim_ep = _play(self.sim, self.agent, task_id, config.seed)
+        real_agent = ReplayAgent(sim_ep["actions"]) if config.mode == "replay" else self.agent
+        real_ep = _play(self.real, real_agent, task_id, config.seed, shadow=self.shadow,
+                        threshold=config.match_threshold)
+        return {"task_id": task_id, "family": sim_ep["family"], "sim": _strip(sim_ep), "real": _strip(real_ep),
+                "agree": sim_ep["answer"] == real_ep["answer"]}
+
+    def close(self) -> None:
+        for name in ("sim", "real", "shadow"):
+            env = getattr(self, name, None)
+            if env is not None:
+                setattr(self, name, None)
+                env.close()
+
+
+def run_comparison(config: CompareConfig, progress: Callable[[Iterable], Iterable] | None = None,
+                   map_tasks: Callable[[CompareConfig, list[str]], Iterable[dict[str, Any]]] | None = None
+                   ) -> dict[str, Any]:
+    """Play every task in both worlds and return per-episode results plus a summary.
+
+    ``map_tasks(config, task_ids)``, when given, compares the tasks elsewhere (for example on Ray
+    workers, :func:`cvr_gym.integrations.ray.ray_map_tasks`) and yields the episodes in order.
+    """
+    comparer = TaskComparer(config)
     try:
-        agent = make_agent(config.agent, config.seed, sim.action_space)
-        tasks = _spread_tasks(list(sim.unwrapped.suite), config.episodes, config.seed)
-        episodes = []
-        for task in (progress(tasks) if progress else tasks):
-            sim_ep = _play(sim, agent, task.id, config.seed)
-            real_agent = ReplayAgent(sim_ep["actions"]) if config.mode == "replay" else agent
-            real_ep = _play(real, real_agent, task.id, config.seed, shadow=shadow, threshold=config.match_threshold)
-            episodes.append({"task_id": task.id, "family": task.family, "sim": _strip(sim_ep), "real": _strip(real_ep),
-                             "agree": sim_ep["answer"] == real_ep["answer"]})
+        task_ids = [t.id for t in comparer.tasks()]
+        if map_tasks is not None:
+            comparer.close()
+            results = map_tasks(config, task_ids)
+            episodes = list(progress(results) if progress else results)
+        else:
+            episodes = [comparer.compare(t) for t in (progress(task_ids) if progress else task_ids)]
     finally:
-        for env in (sim, real, shadow):
-            env.close()
+        comparer.close()
     return {"config": {**config.__dict__}, "episodes": episodes, "summary": summarise(episodes)}
 
 
