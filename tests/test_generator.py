@@ -24,8 +24,9 @@ from cvr_gym.core.evidence import Evidence
 from cvr_gym.core.scoring import content_words
 from cvr_gym.core.suites import load_suite
 from cvr_gym.core.tasks import FAMILIES, Task
+from cvr_gym.core.view import TaskView
 from cvr_gym.data import (
-    DIFFICULTIES, Difficulty, TaskView, blind_answer, generate_splits, generate_suite, read_answer, to_jsonl,
+    DIFFICULTIES, Difficulty, blind_answer, generate_splits, generate_suite, read_answer, to_jsonl,
     write_jsonl,
 )
 from cvr_gym.data.generator import LICENSE, SOURCE

@@ -10,7 +10,7 @@ from cvr_gym.cli import main
 
 
 def test_eval_on_the_real_env_defaults_to_a_suite_it_can_run(monkeypatch, capsys):
-    import cvr_gym.evaluation.runner as runner
+    import cvr_gym.evaluation.run as run
 
     seen = {}
 
@@ -18,7 +18,7 @@ def test_eval_on_the_real_env_defaults_to_a_suite_it_can_run(monkeypatch, capsys
         seen["suite"] = config.suite
         raise ValueError("stop here")
 
-    monkeypatch.setattr(runner, "plan", fake_plan)
+    monkeypatch.setattr(run, "plan", fake_plan)
     assert main(["eval", "--env", "CVRReal-v0", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert seen["suite"] == "corpus" and "using 'corpus'" in err

@@ -16,7 +16,7 @@ ray = pytest.importorskip("ray")
 import cvr_gym  # noqa: E402,F401
 from cvr_gym.cli import main  # noqa: E402
 from cvr_gym.core.actions import ToolCall  # noqa: E402
-from cvr_gym.integrations.ray_vector import RayVectorEnv, init_ray  # noqa: E402
+from cvr_gym.envs.ray_vector import RayVectorEnv, init_ray  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)

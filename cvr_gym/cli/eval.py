@@ -71,8 +71,8 @@ def parse_env_args(items: list[str]) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from cvr_gym.evaluation.registry import agent_factory
-    from cvr_gym.evaluation.results import ResultsFileBusy, ResultsWriter, read_results, record_key
-    from cvr_gym.evaluation.runner import EvalConfig, plan
+    from cvr_gym.evaluation.run import EvalRun
+    from cvr_gym.evaluation.runner import EvalConfig
     from cvr_gym.evaluation.summary import console, summarise, summary_table
 
     if args.resume and not args.out:
@@ -103,41 +103,15 @@ def run(args: argparse.Namespace) -> int:
             vector_mode="ray" if args.ray else args.vector, ray_address=args.ray,
             env_args=parse_env_args(args.env_arg), render_mode=args.render,
             keep_observations=not args.no_observations)
-        episodes = plan(config)
         agent_factory(config.agent)  # fail early on an unknown or unavailable agent
         team = _team_config(args)
-    except (ValueError, FileNotFoundError, KeyError) as err:
+        run = EvalRun(config, out=args.out, resume=args.resume,
+                      label=team.label(config.agent) if team else config.agent)
+        records = _play(run, args, team)
+    except (ValueError, FileNotFoundError, KeyError) as err:  # ResultsFileBusy, OtherRunsInFile among them
         print(f"error: {err}", file=sys.stderr)
         return 2
 
-    wanted = {ep.key for ep in episodes}
-    if args.out and args.resume and Path(args.out).is_file():
-        # Check before the writer tidies the file: a file of other runs must be left untouched.
-        run_label = team.label(config.agent) if team else config.agent
-        other = {(r.get("agent"), r.get("env_id")) for r in read_results(args.out)} - {(run_label, config.env_id)}
-        if other:
-            print(f"error: {args.out} holds results of other runs {sorted(map(str, other))}; "
-                  f"use another --out", file=sys.stderr)
-            return 2
-    try:
-        writer = ResultsWriter(args.out, resume=args.resume) if args.out else None
-    except ResultsFileBusy as err:  # two runs on one --out would lose records
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    records: list[dict[str, Any]] = []
-    try:
-        if writer is not None and writer.existing:
-            records = [r for r in writer.existing if record_key(r) in wanted]
-        todo = [ep for ep in episodes if writer is None or ep.key not in writer.done]
-        records.extend(_play(config, todo, writer, len(episodes), len(episodes) - len(todo), args, team))
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    finally:
-        if writer is not None:
-            writer.close()
-
-    records.sort(key=lambda r: r["episode"])
     summary = summarise(records)
     failed = [r for r in records if r.get("error")]
     if failed:
@@ -173,34 +147,28 @@ def _team_config(args: argparse.Namespace) -> Any:
     return TeamConfig(num_agents=args.team, topology=args.topology)
 
 
-def _play(config: Any, todo: list, writer: Any, total: int, done: int, args: argparse.Namespace,
-          team: Any = None) -> list[dict]:
+def _play(run: Any, args: argparse.Namespace, team: Any = None) -> list[dict]:
+    """Play what is left of ``run`` with a progress bar (and transcripts with ``--render``)."""
     from tqdm import tqdm
 
-    from cvr_gym.evaluation.runner import run_episodes
-
+    player = None
     if team is not None:
         from baselines.team import make_team
         from cvr_gym.team.play import run_team_episodes
 
-        results = run_team_episodes(config, team, todo, make_team)
-    else:
-        results = run_episodes(config, todo)
-
-    out = []
-    score_sum = 0.0
+        def player(config: Any, episodes: list) -> Any:
+            return run_team_episodes(config, team, episodes, make_team)
+    score_sum, played = 0.0, 0
     text_stream = sys.stderr if args.json else sys.stdout
-    with tqdm(total=total, initial=done, desc=config.agent, unit="ep", file=sys.stderr,
+    with tqdm(total=len(run.episodes), initial=run.done_before, desc=run.label, unit="ep", file=sys.stderr,
               disable=args.no_progress, dynamic_ncols=True) as bar:
-        for result in results:
+        for result in (run.play(player) if player else run.play()):
             record = result.record
-            if writer is not None:
-                writer.write(record)
-            out.append(record)
+            played += 1
             score_sum += record.get("score") or 0.0
             bar.update(1)
-            bar.set_postfix(score=f"{score_sum / len(out):.3f}", refresh=False)
+            bar.set_postfix(score=f"{score_sum / played:.3f}", refresh=False)
             if args.render and result.transcript:
                 tqdm.write(f"=== episode {record['episode']} · task {record['task_id']} ({record['family']}) · "
                            f"score {record['score']} ===\n{result.transcript}\n", file=text_stream)
-    return out
+    return run.records

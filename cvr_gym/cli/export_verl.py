@@ -13,8 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "task_id and group_id; verl's RLHFDataset reads it) and OUT/agent_loop.yaml, which registers "
                     "cvr_gym.integrations.verl.CVRAgentLoop with this env's settings. Point verl at them with "
                     "data.train_files=OUT/SPLIT.parquet, "
-                    "actor_rollout_ref.rollout.agent.agent_loop_config_path=OUT/agent_loop.yaml and "
-                    "data.return_raw_chat=True.")
+                    "actor_rollout_ref.rollout.agent.agent_loop_config_path=OUT/agent_loop.yaml.")
     p.add_argument("--env", default="CVRSim-v0", help="env id (default CVRSim-v0)")
     p.add_argument("--suite", default="default", help="bundled suite name or JSONL path (default: default)")
     p.add_argument("--split", default="train", help="train, val, test or all (default train)")

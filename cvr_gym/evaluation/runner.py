@@ -37,7 +37,7 @@ class EvalConfig:
         seed: the run's seed (task order, env and agent seeds).
         num_envs: episodes run at a time; above 1 a Gymnasium vector env is used.
         vector_mode: ``"async"`` (subprocesses), ``"sync"`` (one process) or ``"ray"`` (Ray actors,
-            see :mod:`cvr_gym.integrations.ray_vector`).
+            see :mod:`cvr_gym.envs.ray_vector`).
         ray_address: the Ray cluster for ``vector_mode="ray"`` (``None`` or ``"local"``: a local Ray).
         env_args: extra keyword arguments for ``gym.make``.
         render_mode: ``"ansi"`` to collect each episode's transcript.
@@ -160,7 +160,7 @@ def _run_vector(config: EvalConfig, episodes: Sequence[EpisodeSpec]) -> Iterator
     if config.vector_mode == "sync":
         venv = SyncVectorEnv(fns, autoreset_mode=AutoresetMode.DISABLED)
     elif config.vector_mode == "ray":
-        from cvr_gym.integrations.ray_vector import RayVectorEnv  # a leaf module: imports no cvr_gym code
+        from cvr_gym.envs.ray_vector import RayVectorEnv  # a leaf module: imports no cvr_gym code
 
         venv = RayVectorEnv(fns, address=config.ray_address, autoreset_mode=AutoresetMode.DISABLED)
     else:

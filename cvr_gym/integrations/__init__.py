@@ -1,9 +1,9 @@
 """Run cvr_gym on the engines the field scales out with.
 
-- :mod:`cvr_gym.integrations.ray_vector`: Ray env actors and :class:`RayVectorEnv`, a Gymnasium
-  vector env whose sub-envs live on a Ray cluster (``pip install cvr-gym[ray]``). Evaluation
-  (``cvr-gym eval --ray``), ``cvr-gym compare --ray`` and GRPO rollouts
-  (``GRPOConfig(vectorization="ray")``) use it.
+- :mod:`cvr_gym.integrations.ray`: ``cvr-gym compare --ray`` on Ray actors. The step-level
+  vector env on Ray, :class:`~cvr_gym.envs.ray_vector.RayVectorEnv` (``cvr-gym eval --ray``, GRPO
+  rollouts with ``GRPOConfig(vectorization="ray")``), is an env and lives in
+  :mod:`cvr_gym.envs.ray_vector` (``pip install cvr-gym[ray]``).
 - :mod:`cvr_gym.integrations.openenv`: an OpenEnv server for any cvr_gym env (``cvr-gym serve``)
   and :class:`RemoteCVREnv`, a Gymnasium env that plays over that server
   (``pip install cvr-gym[openenv]``).

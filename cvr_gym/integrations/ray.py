@@ -7,7 +7,7 @@ A comparison is a whole episode pair, so Ray's own fault tolerance is enough: a 
 is restarted (``max_restarts``) and the task it was running is sent again (``max_task_retries``).
 Episodes are seeded per task, so results do not depend on which worker played them.
 
-Step-level scale-out (eval, GRPO rollouts) is :mod:`cvr_gym.integrations.ray_vector`.
+Step-level scale-out (eval, GRPO rollouts) is :mod:`cvr_gym.envs.ray_vector`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from cvr_gym.evaluation.compare import CompareConfig, TaskComparer
-from cvr_gym.integrations.ray_vector import init_ray
+from cvr_gym.envs.ray_vector import init_ray
 
 
 class CompareWorker:

@@ -74,7 +74,7 @@ class GRPOConfig:
             ``ceil(G / num_envs)`` waves when smaller than G; several groups share a wave when
             larger).
         vectorization: ``"sync"`` (one process), ``"async"`` (one process per env) or ``"ray"``
-            (one Ray actor per env, see :mod:`cvr_gym.integrations.ray_vector`).
+            (one Ray actor per env, see :mod:`cvr_gym.envs.ray_vector`).
         ray_address: the Ray cluster for ``vectorization="ray"`` (``None`` or ``"local"``: a local Ray).
         torch_threads: ``torch.set_num_threads`` during training (1 keeps rollouts cheap on
             shared cores).

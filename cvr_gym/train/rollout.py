@@ -121,7 +121,7 @@ def make_vector_env(config: GRPOConfig, split: str | None, num_envs: int | None 
     n = int(num_envs or config.num_envs)
     fns = [partial(_slot_env, config, split) for _ in range(n)]
     if config.vectorization == "ray":
-        from cvr_gym.integrations.ray_vector import RayVectorEnv  # a leaf module: imports no cvr_gym code
+        from cvr_gym.envs.ray_vector import RayVectorEnv  # a leaf module: imports no cvr_gym code
 
         return RayVectorEnv(fns, address=config.ray_address, copy=False)
     if config.vectorization == "async":

@@ -118,7 +118,8 @@ class RayVectorEnv(VectorEnv):
       not initialised yet).
     - ``num_cpus``: CPUs of a local Ray (default: at least one per sub-env).
     - ``actor_options``: options for each actor (``num_cpus``, ``num_gpus``, ``memory``,
-      ``runtime_env``, ...); default ``{"num_cpus": 1}``.
+      ``runtime_env``, ...); default ``{"num_cpus": 1}`` on a multi-node cluster, no CPU
+      reservation on one machine (there the number of sub-envs is the concurrency).
     - ``autoreset_mode``: as for Gymnasium's vector envs (default ``NEXT_STEP``).
     - ``max_restarts``: replacements allowed per sub-env before giving up.
     - ``copy``: return copies of the batched observations (as ``SyncVectorEnv``).
@@ -134,10 +135,13 @@ class RayVectorEnv(VectorEnv):
         self.num_envs = len(self.env_fns)
         if self.num_envs < 1:
             raise ValueError("RayVectorEnv needs at least one env_fn")
-        self.actor_options = dict(actor_options or {"num_cpus": 1})
-        per_actor = float(self.actor_options.get("num_cpus", 1))
-        init_ray(address, num_cpus if num_cpus is not None
-                 else max(int(np.ceil(per_actor * self.num_envs)), os.cpu_count() or 1))
+        init_ray(address, num_cpus if num_cpus is not None else max(self.num_envs, os.cpu_count() or 1))
+        # On one machine the number of sub-envs is the concurrency: actors reserve no CPU, so a
+        # second vector env (the GRPO trainer's evaluation envs) never waits for CPUs held by the
+        # first. On a cluster each actor takes a CPU, which spreads them over the nodes.
+        single_node = len([n for n in ray.nodes() if n.get("Alive")]) <= 1
+        self.actor_options = dict(actor_options if actor_options is not None
+                                  else {"num_cpus": 0 if single_node else 1})
         self._ray = ray
         self._actor_cls = ray.remote(EnvActor)
         self.autoreset_mode = (autoreset_mode if isinstance(autoreset_mode, AutoresetMode)
