@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-LLM_MODULE = "cvr_gym.train.trl_llm"
+LLM_MODULE = "cvr_gym.train.llm"
 
 
 def _int_list(text: str) -> list[int]:
