@@ -74,3 +74,17 @@ def system_prompt(space: Any, max_steps: int, frame_budget: int) -> str:
         f"<tool_call>{json.dumps(example)}</tool_call>\n"
         "You may think before the calls and put several calls in one reply."
     )
+
+
+def compact_system_prompt(max_steps: int, frame_budget: int) -> str:
+    """A short system prompt for small models (about 130 tokens): no JSON tool schemas, one
+    example call per tool. Use it without ``tools=`` in the chat template."""
+    return (
+        "Answer a question about videos you cannot see by calling tools. One call per "
+        '<tool_call>{"name": ..., "arguments": ...}</tool_call> block:\n'
+        'observe {"targets": [{"video": 1, "start": 0, "end": 60, "num_frames": 8}], "focus": "..."}: '
+        "what is visible in windows\n"
+        'listen {"video": 1, "start": 0, "end": 60}: speech and sounds in a window\n'
+        'answer {"answer": "B"}: the final answer; ends the episode\n'
+        f"Budget: {max_steps} steps, {frame_budget} frames."
+    )
