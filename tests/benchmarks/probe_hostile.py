@@ -6,7 +6,8 @@ Not a test (no assertions on timings): it prints the figures quoted in release n
 
 Figures: how many hostile actions were tried and how many raised from ``step`` or
 ``action_space.contains`` (must be 0), the worst and median step time for hostile actions against
-the median step time of ordinary calls measured in the same run, and the process RSS sampled over
+the median step time of ordinary calls measured in the same run (with the garbage collector's share
+and the slowest actions named), and the process RSS sampled over
 ``--steps`` simulator steps that mix ordinary calls, unique focus prompts and hostile text.
 """
 
