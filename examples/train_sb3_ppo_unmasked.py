@@ -2,12 +2,13 @@
 
 Unmasked algorithms see every catalogue action as allowed. Without help they learn to repeat
 free ``listen`` calls and never answer (score 0). ``wrap_env``'s defaults give them what they need:
-a cost per non-answer step (``call_cost``), a penalty for masked actions (``masked_penalty``), a
-forced answer on the last step and, with ``flat=True``, one ``Box`` observation for ``MlpPolicy``.
+a penalty for masked actions (``masked_penalty``; repeats are masked), an answer forced when an
+action would end the episode unanswered and, with ``flat=True``, one ``Box`` observation for
+``MlpPolicy``.
 This script trains PPO on both settings for a small number of steps and prints the test-split
 score of each next to a uniform random policy over the same actions.
 
-    python examples/train_sb3_ppo_unmasked.py --timesteps 20000
+    python examples/train_sb3_ppo_unmasked.py --timesteps 40000
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def play(env, choose, n_tasks: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", default="default")
-    parser.add_argument("--timesteps", type=int, default=20_000)
+    parser.add_argument("--timesteps", type=int, default=40_000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
