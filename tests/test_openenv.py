@@ -187,3 +187,14 @@ def test_trl_adapter_on_remote_env_equals_local(server):
         finally:
             tool_env.env.close()
     assert transcripts[0] == transcripts[1] and transcripts[0][2] is True
+
+
+def test_serve_binds_loopback_unless_told(monkeypatch, capsys):
+    import cvr_gym.integrations.openenv as openenv
+
+    calls = []
+    monkeypatch.setattr(openenv, "serve", lambda *a, **kw: calls.append(kw))
+    assert main(["serve", "--port", "8123"]) == 0
+    assert calls[-1]["host"] == "127.0.0.1" and "warning" not in capsys.readouterr().err
+    assert main(["serve", "--host", "0.0.0.0", "--port", "8123"]) == 0
+    assert calls[-1]["host"] == "0.0.0.0" and "anyone who can reach it" in capsys.readouterr().err
