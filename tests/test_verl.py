@@ -193,3 +193,18 @@ def test_export_verl_rows_load_in_verl_and_the_yaml_registers_the_loop(model_dir
 
     out = asyncio.run(go())
     assert out.reward_score is not None and json.dumps(out.extra_fields["reward_extra_info"])
+
+
+def test_stock_tool_schema_model_cannot_carry_our_tools():
+    """Why CVRAgentLoop and not verl's tool_agent loop (docs): verl's tool-schema model drops the
+    nested ``items`` of observe's targets and rejects the ``anyOf`` of answer."""
+    from pydantic import ValidationError
+    from verl.tools.schemas import OpenAIFunctionToolSchema
+
+    tools = {t["function"]["name"]: t for t in gym.make("CVRSim-v0").unwrapped.tools}
+    observe = OpenAIFunctionToolSchema.model_validate(tools["observe"]).model_dump(exclude_none=True)
+    assert "items" in tools["observe"]["function"]["parameters"]["properties"]["targets"]
+    assert observe["function"]["parameters"]["properties"]["targets"] == {"type": "array"}
+    assert "anyOf" in json.dumps(tools["answer"]["function"]["parameters"])
+    with pytest.raises(ValidationError):
+        OpenAIFunctionToolSchema.model_validate(tools["answer"])

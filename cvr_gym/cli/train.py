@@ -18,8 +18,7 @@ def _int_list(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x.strip()]
 
 
-#: GRPOConfig fields that have a flag of another shape here (--env, --out, --ray/--async) or that
-#: the flags below set inside a dict field.
+#: GRPOConfig fields with a flag of another name here: --env (also sim/real), --out, --ray ADDRESS.
 _NOT_FLAGS = ("env_id", "log_dir", "ray_address")
 
 

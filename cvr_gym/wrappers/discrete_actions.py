@@ -66,8 +66,8 @@ class DiscreteActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     Which settings to use: masked algorithms (sb3-contrib ``MaskablePPO``, the GRPO
     ``MLPPolicy``) need none of these; unmasked ones (SB3 ``PPO``, ``A2C``, CleanRL) should use
-    :func:`~cvr_gym.wrappers.wrap_env`'s defaults (``call_cost=0.005``, ``masked_penalty=0.01``,
-    forced answer, and ``flat=True`` for an ``MlpPolicy``).
+    :func:`~cvr_gym.wrappers.wrap_env`'s defaults (``masked_penalty=0.01``, forced answer, and
+    ``flat=True`` for an ``MlpPolicy``; ``call_cost`` stays 0: with it PPO learned to answer early).
 
     ## Episode End
 
