@@ -306,6 +306,9 @@ def test_cli_eval_team_and_report(mini_suite_path, tmp_path, capsys):
     assert len(records) == 4 and all(r["team"]["num_agents"] == 2 for r in records)
     assert all(r["costs"]["rounds"] == r["costs"]["steps"] for r in records)
     assert main(["report", str(out)]) == 0
+    text = capsys.readouterr().out
+    mean_rounds = sum(r["costs"]["rounds"] for r in records) / len(records)
+    assert "steps" in text and "lat. s" in text and f"{mean_rounds:.2f}" in text  # the per-run cost table
     assert main(["eval", "--suite", str(mini_suite_path), "--agent", "heuristic", "--team", "2",
                  "--topology", "star", "--no-progress"]) == 2
 
