@@ -181,3 +181,17 @@ def test_huge_integers_do_not_kill_async_workers():
         obs, *_ = envs.step((envs.single_action_space.sample(), envs.single_action_space.sample()))
     finally:
         envs.close()
+
+
+@pytest.mark.parametrize("factored", [False, True], ids=["flat", "factored"])
+def test_numeric_actions_outside_the_space_get_an_error_naming_it(factored):
+    env = wrap_env(gym.make("CVRSim-v0", split=None), factored=factored)
+    env.reset(seed=0)
+    for bad in (float("nan"), "abc", None, [1, 2, 3], np.zeros((2, 2))):
+        with pytest.raises(ValueError, match=r"is not in (Discrete|MultiDiscrete)"):
+            env.step(bad)
+    for bad in ((-1, 10**30) if not factored else (np.array([9, 9, 9, 9, 9]), np.array([-1, 0, 0, 0, 0]))):
+        with pytest.raises(IndexError, match="is outside"):
+            env.step(bad)
+    _, _, _, _, info = env.step(env.action_space.sample())  # the episode goes on
+    assert "catalogue_action" in info

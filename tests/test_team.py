@@ -306,6 +306,9 @@ def test_cli_eval_team_and_report(mini_suite_path, tmp_path, capsys):
     assert len(records) == 4 and all(r["team"]["num_agents"] == 2 for r in records)
     assert all(r["costs"]["rounds"] == r["costs"]["steps"] for r in records)
     assert main(["report", str(out)]) == 0
+    text = capsys.readouterr().out
+    mean_rounds = sum(r["costs"]["rounds"] for r in records) / len(records)
+    assert "steps" in text and "lat. s" in text and f"{mean_rounds:.2f}" in text  # the per-run cost table
     assert main(["eval", "--suite", str(mini_suite_path), "--agent", "heuristic", "--team", "2",
                  "--topology", "star", "--no-progress"]) == 2
 
@@ -343,3 +346,27 @@ def test_team_grpo_trains_resumes_and_its_checkpoint_plays_alone_and_in_teams(mi
     team4 = [r.record for r in run_team_episodes(eval_config, TeamConfig(2), episodes, make_team)]
     assert all(r["termination_reason"] in ("answer", "max_steps", "frame_budget") for r in alone)
     assert all(r["team"]["num_agents"] == 2 and r["agent_name"].startswith("checkpoint:") for r in team4)
+
+
+def test_train_cli_team_trains_resumes_as_a_team_and_rejects_bad_topologies(mini_suite_path, tmp_path, capsys):
+    import torch
+
+    from cvr_gym.cli import main
+
+    out = tmp_path / "team-cli"
+    common = ["--suite", str(mini_suite_path), "--split", "all", "--eval-split", "none", "--select-split", "none",
+              "--group-size", "2", "--tasks-per-update", "2", "--hidden", "16", "--frame-counts", "8",
+              "--out", str(out), "--no-progress"]
+    assert main(["train", "--team", "3", "--topology", "dropout:0.3", "--updates", "2", *common]) == 0
+    text = capsys.readouterr().out
+    assert "team episodes of 3 seats (dropout:0.3)" in text and "--team 3" in text
+    state = torch.load(out / "checkpoints" / "last.pt", map_location="cpu", weights_only=False)
+    assert (state["config"]["num_agents"], state["config"]["topology"]) == (3, "dropout:0.3")
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["rollout/episodes"] for r in log if r["kind"] == "update"] == [12, 12]  # 2 tasks x 2 teams x 3 seats
+    # resuming a team checkpoint continues as a team, without --team
+    assert main(["train", "--updates", "3", "--resume", str(out / "checkpoints" / "last.pt"), *common]) == 0
+    assert json.loads((out / "summary.json").read_text())["updates"] == 3
+    assert torch.load(out / "checkpoints" / "last.pt", map_location="cpu", weights_only=False)["config"]["num_agents"] == 3
+    assert main(["train", "--team", "2", "--topology", "star", "--updates", "1", *common]) == 2
+    assert main(["train", "--team", "0", "--updates", "1", *common]) == 2

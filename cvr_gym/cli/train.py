@@ -55,6 +55,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--steps", type=int, default=None, help="llm: optimizer steps")
     p.add_argument("--device", default=None, help="llm: device (the mlp trains on the CPU)")
+    team = p.add_argument_group("Team training (--policy mlp): one shared policy on every seat of cvr_gym.team")
+    team.add_argument("--team", type=int, default=None, metavar="N",
+                      help="train a team of N masters with a shared memory (cvr_gym.train.TeamGRPOTrainer); "
+                           "--group-size then counts team episodes per task (N trajectories each); default out "
+                           "runs/grpo-team")
+    team.add_argument("--topology", default="full", help="team communication: full, ring or dropout[:P] (default full)")
     mlp = p.add_argument_group("MLP policy (--policy mlp): shortcuts into the recipe's dict options")
     mlp.add_argument("--hidden", type=_int_list, default=None, help="hidden layer sizes, e.g. 256,256")
     mlp.add_argument("--scales", type=_int_list, default=None,
@@ -106,7 +112,10 @@ def mlp_config(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     if noise is not None and len(noise) != 2:
         raise ValueError("--perception-noise takes MISS,CONFUSION, e.g. 0.1,0.05")
     recipe = get_recipe(args.recipe or "whole-video")
-    base = recipe.build(str(args.out or "runs/grpo-mlp"), perception_noise=noise).to_dict()
+    team = getattr(args, "team", None)
+    if team is not None and team < 1:
+        raise ValueError("--team must be at least 1")
+    base = recipe.build(str(args.out or ("runs/grpo-team" if team else "runs/grpo-mlp")), perception_noise=noise).to_dict()
     catalogue = {k: v for k, v in (("scales", args.scales), ("frame_counts", args.frame_counts),
                                    ("num_choices", args.num_choices)) if v is not None}
     shortcuts: dict[str, Any] = {}
@@ -125,6 +134,12 @@ def mlp_config(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
             shortcuts[name] = None
     env_id = {"sim": "CVRSim-v0", "real": "CVRReal-v0"}.get(args.env, args.env)
     config = config_from_args(args, GRPOConfig, base=base, env_id=env_id, **shortcuts)
+    if team:
+        from cvr_gym.team.topology import Topology
+        from cvr_gym.train.team import TeamGRPOConfig
+
+        Topology.from_any(args.topology)  # a clear error before any env is built
+        config = TeamGRPOConfig.from_dict({**config.to_dict(), "num_agents": team, "topology": args.topology})
     policy_kwargs = dict(recipe.policy_kwargs)
     if args.hidden:
         policy_kwargs["hidden_sizes"] = args.hidden
@@ -141,16 +156,21 @@ def _run_mlp(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     out = Path(config.log_dir)
+    trainer_class = GRPOTrainer
+    if args.team or (args.resume and _is_team_checkpoint(args.resume)):
+        from cvr_gym.train.team import TeamGRPOTrainer as trainer_class
     if args.resume:
-        trainer = GRPOTrainer.from_checkpoint(args.resume, log_dir=str(out), updates=args.updates)
+        trainer = trainer_class.from_checkpoint(args.resume, log_dir=str(out), updates=args.updates)
     else:
-        trainer = GRPOTrainer(config, policy_kwargs=policy_kwargs)
+        trainer = trainer_class(config, policy_kwargs=policy_kwargs)
     target = trainer.config.updates if args.updates is None else args.updates
     remaining = max(0, target - trainer.update_count)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(trainer.config.to_dict(), indent=2))
+    seats = getattr(trainer.config, "num_agents", None)
+    episodes = f"team episodes of {seats} seats ({trainer.config.topology})" if seats else "episodes"
     print(f"GRPO: {trainer.n_tasks} training tasks, {len(trainer.catalogue_config['scales'])} window scales, "
-          f"{remaining} updates of {trainer.config.tasks_per_update} x {trainer.config.group_size} episodes -> {out}")
+          f"{remaining} updates of {trainer.config.tasks_per_update} x {trainer.config.group_size} {episodes} -> {out}")
 
     bar = None
     if not args.no_progress:
@@ -183,11 +203,25 @@ def _run_mlp(args: argparse.Namespace) -> int:
     # Reference agents are replayed in the simulator only: on real video they would cost minutes.
     summary = write_run_summary(
         trainer, out, wall_s=time.time() - t0, with_references=trainer.config.env_id == "CVRSim-v0",
-        title=f"GRPO MLP policy{' (' + recipe + ')' if recipe else ''} on {trainer.config.env_id}, "
+        title=f"GRPO MLP {'team of ' + str(seats) if seats else 'policy'}{' (' + recipe + ')' if recipe else ''} on {trainer.config.env_id}, "
               f"suite {trainer.config.suite}")
     print("\nSummary")
     for k, v in summary.items():
         print(f"  {k}: {v}")
     chosen = "best.pt" if trainer.best else "last.pt"
-    print(f"Evaluate it: cvr-gym eval --agent checkpoint:{out / 'checkpoints' / chosen}")
+    # team seats of one policy sample (seeded): greedy seats would all make the same calls
+    spec = f"checkpoint:{out / 'checkpoints' / chosen}"
+    print(f"Evaluate it: cvr-gym eval --agent {spec}" + (f" and as a team: --agent '{spec}?sample' --team {seats}"
+                                                         if seats else ""))
     return 0
+
+
+def _is_team_checkpoint(path: str) -> bool:
+    """Whether ``path`` was written by the team trainer (its config names the team size)."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except (OSError, RuntimeError):
+        return False  # the trainer's own load reports the problem
+    return isinstance(state, dict) and "num_agents" in (state.get("config") or {})
