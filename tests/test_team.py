@@ -299,8 +299,11 @@ def test_cli_eval_team_and_report(mini_suite_path, tmp_path, capsys):
 
     out = tmp_path / "team.jsonl"
     assert main(["eval", "--suite", str(mini_suite_path), "--split", "all", "--agent", "single-pass:8,reader=generic",
-                 "--team", "2", "--topology", "ring", "--episodes", "4", "--out", str(out), "--no-progress"]) == 0
-    text = capsys.readouterr().out
+                 "--team", "2", "--topology", "ring", "--episodes", "4", "--out", str(out), "--no-progress",
+                 "--num-envs", "2"]) == 0
+    captured = capsys.readouterr()
+    text = captured.out
+    assert "team episodes run one at a time" in captured.err
     assert "single-pass:8,reader=generic x2, ring" in text and "steps = rounds" in text
     records = read_results(out, strict=True)
     assert len(records) == 4 and all(r["team"]["num_agents"] == 2 for r in records)

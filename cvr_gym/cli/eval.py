@@ -144,6 +144,9 @@ def _team_config(args: argparse.Namespace) -> Any:
     if args.team < 1:
         raise ValueError("--team must be at least 1")
     Topology.from_any(args.topology)  # fail early on an unknown topology
+    if args.ray or (args.workers or args.num_envs or 1) > 1:
+        print("note: team episodes run one at a time (a team episode already steps its seats together); "
+              "--num-envs, --workers and --ray are not used with --team", file=sys.stderr)
     return TeamConfig(num_agents=args.team, topology=args.topology)
 
 

@@ -218,10 +218,9 @@ def _run_mlp(args: argparse.Namespace) -> int:
 
 def _is_team_checkpoint(path: str) -> bool:
     """Whether ``path`` was written by the team trainer (its config names the team size)."""
-    import torch
+    from cvr_gym.train.grpo import CheckpointError, read_checkpoint
 
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except (OSError, RuntimeError):
+        return "num_agents" in (read_checkpoint(path).get("config") or {})
+    except CheckpointError:
         return False  # the trainer's own load reports the problem
-    return isinstance(state, dict) and "num_agents" in (state.get("config") or {})
