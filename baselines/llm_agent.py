@@ -10,7 +10,10 @@ Specs (``cvr-gym eval --agent ...``):
   ``$OPENAI_API_KEY`` (or the variable named by ``key_env=``) and never logged.
 
 Options follow as ``,key=value``: ``temperature`` (default 0: greedy), ``max_tokens`` (reply
-length, default 512), ``device`` (hf, default auto), ``key_env``, ``timeout``, ``retries``.
+length, default 512), ``device`` (hf, default auto), ``key_env``, ``timeout``, ``retries``,
+``compact`` (1: the short system prompt of small models, no tool schemas, tool results cut to
+``max_evidence`` records; default: what the model's ``cvr_llm.json`` says, else 0).
+``llm:smollm2-sft`` is the SFT adapter shipped in ``examples/llm/smollm2-sft`` (compact).
 
 The agent uses only ``obs``/``info`` (and the action space's limits), so it runs on
 ``CVRSim-v0`` and ``CVRReal-v0`` alike. The system prompt and tools are the env's own
@@ -28,7 +31,7 @@ from typing import Any
 from cvr_gym.core.limits import Limits
 
 _OPTIONS = {"temperature": float, "max_tokens": int, "device": str, "key_env": str, "timeout": float,
-            "retries": int}
+            "retries": int, "compact": int, "max_evidence": int}
 
 
 class HFChatBackend:
@@ -42,8 +45,9 @@ class HFChatBackend:
 
     def __init__(self, model: str, device: str = "auto", temperature: float = 0.0, max_tokens: int = 512,
                  seed: int = 0):
-        from cvr_gym.train.trl_llm import load_model
+        from cvr_gym.train.llm.models import load_model, read_stage_meta, resolve_model_path
 
+        self.meta = read_stage_meta(resolve_model_path(model))  # prompt style the model was trained with
         self.model, self.tokenizer = load_model(model, device=device)
         self.model.eval()
         self.temperature = float(temperature)
@@ -54,7 +58,7 @@ class HFChatBackend:
     def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
         import torch
 
-        enc = self.tokenizer.apply_chat_template(messages, tools=tools, add_generation_prompt=True,
+        enc = self.tokenizer.apply_chat_template(messages, tools=tools or None, add_generation_prompt=True,
                                                  tokenize=True, return_dict=True, return_tensors="pt")
         enc = {k: v.to(self.model.device) for k, v in enc.items()}
         sample = self.temperature > 0
@@ -116,32 +120,51 @@ class LLMAgent:
         action_space: the env's action space (tool schema bounds); default limits otherwise.
     """
 
-    def __init__(self, backend: Any, name: str = "llm", action_space: Any | None = None):
+    def __init__(self, backend: Any, name: str = "llm", action_space: Any | None = None,
+                 compact: bool = False, max_evidence: int = 4):
         from cvr_gym.core.spaces import ToolCallSpace
         from cvr_gym.core.tools import tool_schemas
 
         self.backend = backend
         self.name = name
         self.space = action_space if action_space is not None else ToolCallSpace()
-        self.tools = tool_schemas(self.space)
+        self.compact = bool(compact)
+        self.max_evidence = int(max_evidence)
+        self.tools = [] if self.compact else tool_schemas(self.space)
         self.messages: list[dict[str, Any]] = []
         self.replies: list[dict[str, Any]] = []
 
     def reset(self, obs: str, info: dict[str, Any], *, seed: int | None = None) -> None:
-        from cvr_gym.core.tools import system_prompt
+        from cvr_gym.core.tools import compact_system_prompt, system_prompt
 
         limits = Limits.from_info(info, Limits.from_space(self.space))
-        prompt = system_prompt(self.space, max_steps=limits.max_steps, frame_budget=limits.frame_budget)
+        if self.compact:
+            prompt = compact_system_prompt(limits.max_steps, limits.frame_budget)
+        else:
+            prompt = system_prompt(self.space, max_steps=limits.max_steps, frame_budget=limits.frame_budget)
         self.messages = [{"role": "system", "content": prompt}, {"role": "user", "content": obs}]
         self.replies = []
         if seed is not None and hasattr(self.backend, "seed"):
             self.backend.seed = int(seed)
 
     def act(self, obs: str, info: dict[str, Any]) -> Any:
+        return self.receive(self.backend.chat(self.prepare(obs, info), self.tools))
+
+    def prepare(self, obs: str, info: dict[str, Any]) -> list[dict[str, Any]]:
+        """Add the env's answer to the last reply to the chat; returns the chat to reply to.
+        (``act`` = ``prepare`` + the backend's ``chat`` + ``receive``; batched generation calls
+        the halves itself.)"""
         if self.replies:
+            if self.compact:
+                from cvr_gym.core.formatting import terse_observation
+
+                obs = terse_observation(obs, self.max_evidence)
             as_tool = bool(getattr(self.backend, "text_calls_are_tool_calls", False))
             self.messages.extend(_feedback(self.replies[-1], obs, info, as_tool))
-        reply = self.backend.chat(self.messages, self.tools)
+        return self.messages
+
+    def receive(self, reply: dict[str, Any]) -> Any:
+        """Record the model's reply; returns the action for ``env.step``."""
         self.replies.append(reply)
         self.messages.append(reply)
         if reply.get("tool_calls"):
@@ -194,7 +217,11 @@ def make_agent(arg: str | None, seed: int = 0, action_space: Any | None = None) 
         backend = HFChatBackend(target, device=options.get("device", "auto"), temperature=temperature,
                                 max_tokens=max_tokens, seed=seed)
         name = f"llm:hf:{target.rstrip('/').rsplit('/', 1)[-1]}"
-    return LLMAgent(backend, name=name, action_space=action_space)
+        meta = backend.meta
+        options.setdefault("compact", int(meta.get("prompt_style") == "compact"))
+        options.setdefault("max_evidence", int(meta.get("max_evidence", 4)))
+    return LLMAgent(backend, name=name, action_space=action_space, compact=bool(options.get("compact", 0)),
+                    max_evidence=options.get("max_evidence", 4))
 
 
 def transcript(agent: LLMAgent) -> str:

@@ -29,7 +29,9 @@ class TeamHeuristicAgent(HeuristicAgent):
     knows: its own results plus the memory entries it received (evidence, and the frames the
     others' ``observe`` calls sampled, so windows they resolved are not looked at again). Each
     round it plans the team's calls (the skim's observe targets and listens; then up to
-    ``max_targets`` zoom windows per seat instead of one agent's ``max_targets``), splits them
+    ``max_targets`` zoom windows per seat instead of one agent's ``max_targets``) and books them
+    all as done (with a lossy topology a seat moves on with the plan rather than wait for
+    entries it never receives), splits them
     over the seats by modelled latency (longest first, each to the least loaded seat: the same
     split on every seat, as they plan from the same memory), makes its own calls and passes
     (``None``) when its share is empty. When the team plan is empty every seat answers with
@@ -45,8 +47,8 @@ class TeamHeuristicAgent(HeuristicAgent):
         self.seat = int(team.get("index", 0))
         self.seats = max(1, int(team.get("num_agents", 1)))
         self.max_windows = self.seats * self.base_limits.max_targets
-        # Planned targets -> their unrounded windows, so a target booked from the memory samples
-        # exactly the times this seat's planner would have booked for it.
+        # Targets this seat planned (and booked, unrounded, as the single agent does) -> their
+        # windows: the memory entries of these are not booked again.
         self._exact: dict[tuple, tuple[int, float, float]] = {}
 
     def act(self, obs: str, info: dict[str, Any]) -> Any:
@@ -69,19 +71,16 @@ class TeamHeuristicAgent(HeuristicAgent):
         if not mine:
             return None  # nothing for this seat this round: pass
         targets = [job for job in mine if isinstance(job, tuple)]
-        for video, start, end, frames in targets:
-            self._book(video, start, end, frames)
         calls = [ToolCall.observe_many(t, focus=self.focus) for t in _chunks(targets, self.limits.max_targets)]
         return calls + [job for job in mine if not isinstance(job, tuple)]
 
     # -- the team plan ----------------------------------------------------------------------------
     def _team_plan(self, plan: Callable[[], list[ToolCall]]) -> list[tuple[float, Any]]:
         """The round's calls for the whole team as jobs (an observe target or a listen call) with
-        their modelled latency. Planning books every target; only this seat's are kept booked
-        (the others' arrive through the memory)."""
-        frames_left, samples = self.frames_left, {v: list(t) for v, t in self.samples.items()}
+        their modelled latency. Every planned target is booked as looked at, the other seats'
+        too: when the topology drops their memory entries this seat still moves on with the
+        plan (without their evidence) instead of waiting for work it never hears of."""
         calls = plan()
-        self.frames_left, self.samples = frames_left, samples
         jobs: list[tuple[float, Any]] = []
         for call in calls:
             if call.name == "observe":
@@ -98,7 +97,9 @@ class TeamHeuristicAgent(HeuristicAgent):
         call = entry.get("call") or {}
         if call.get("name") == "observe":
             for t in call.get("arguments", {}).get("targets", ()):
-                self._book(int(t["video"]), float(t["start"]), float(t["end"]), int(t["num_frames"]))
+                target = (int(t["video"]), float(t["start"]), float(t["end"]), int(t["num_frames"]))
+                if target not in self._exact:  # not in this seat's plan: book what the other did
+                    self._book(*target)
 
     def _take(self, video: int, start: float, end: float, frames: int) -> tuple[int, float, float, int]:
         target = super()._take(video, start, end, frames)
@@ -106,7 +107,6 @@ class TeamHeuristicAgent(HeuristicAgent):
         return target
 
     def _book(self, video: int, start: float, end: float, frames: int) -> None:
-        video, start, end = self._exact.get((video, start, end, frames), (video, start, end))
         frames = min(frames, max(0, self.frames_left))
         if frames <= 0 or not 1 <= video <= len(self.durations):
             return

@@ -13,8 +13,8 @@ torch = pytest.importorskip("torch")
 
 from tiny_models import tiny_qwen2  # noqa: E402
 
-from cvr_gym.train import trl_llm  # noqa: E402
-from cvr_gym.train.trl_llm import CVRToolEnv, LLMTrainConfig  # noqa: E402
+from cvr_gym.train import llm as trl_llm  # noqa: E402
+from cvr_gym.train.llm import CVRToolEnv, LLMTrainConfig  # noqa: E402
 
 LISTEN = '<tool_call>\n{"name": "listen", "arguments": {"video": 1, "start": 0, "end": 20}}\n</tool_call><|im_end|>'
 ANSWER = '<tool_call>\n{"name": "answer", "arguments": {"answer": "B"}}\n</tool_call><|im_end|>'
@@ -151,7 +151,8 @@ def test_grpo_tool_calls_reach_the_env(tmp_path, mini_suite_path, tiny_model_dir
     """Two GRPO steps in which the (scripted) model calls listen, then answer, through TRL."""
     model, tokenizer = _load(tiny_model_dir, mini_suite_path)
     handle = _script(model, tokenizer, [LISTEN, ANSWER, DONE])
-    trainer, factory = trl_llm.build_trainer(_config(tmp_path, mini_suite_path), model, tokenizer)
+    trainer = trl_llm.build_trainer(_config(tmp_path, mini_suite_path), model, tokenizer)
+    factory = trainer.cvr_env_factory
     trainer.train()
     handle.remove()
     counts = {k: sum(e.counts[k] for e in factory.instances) for k in ("episodes", "tool", "text", "invalid")}

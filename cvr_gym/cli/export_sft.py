@@ -18,6 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-score", type=float, default=1.0, help="keep episodes scoring at least this (default 1.0)")
     p.add_argument("--keep-invalid", action="store_true",
                    help="keep invalid actions and their error feedback (default: leave them out)")
+    p.add_argument("--prompt-style", choices=("full", "compact"), default="full",
+                   help="compact: short system prompt, no tool schemas, tool results cut to --max-evidence records "
+                        "(for small models; default full)")
+    p.add_argument("--max-evidence", type=int, default=4, help="compact style: records kept per tool result (default 4)")
     p.set_defaults(func=run)
 
 
@@ -25,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
     from cvr_gym.train.sft_export import export_sft
 
     try:
-        stats = export_sft(args.results, args.out, min_score=args.min_score, keep_invalid=args.keep_invalid)
+        stats = export_sft(args.results, args.out, min_score=args.min_score, keep_invalid=args.keep_invalid,
+                           prompt_style=args.prompt_style, max_evidence=args.max_evidence)
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

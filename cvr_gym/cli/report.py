@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cvr_gym.evaluation.results import read_results
-    from cvr_gym.evaluation.summary import comparison_table, console, group_runs, summarise
+    from cvr_gym.evaluation.summary import comparison_table, console, group_runs, summarise, summary_table
 
     if args.label is not None and len(args.label) != len(args.results):
         print(f"error: give --label once per results file ({len(args.results)}), got {len(args.label)}", file=sys.stderr)
@@ -49,7 +49,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"runs": summaries, "plot": args.out}, indent=2))
     else:
-        console().print(comparison_table(summaries, args.title))
+        out = console()
+        out.print(comparison_table(summaries, args.title))
+        # every cost per run, so runs that trade frames for steps (teams: steps = rounds) compare at a glance
+        out.print(summary_table({run: s["ALL"] for run, s in summaries.items() if "ALL" in s}, first="run"))
     if args.out:
         from cvr_gym.evaluation.plots import plot_score_vs_frames
 

@@ -117,3 +117,21 @@ def format_status(step: int, max_steps: int, frames_used: int, frame_budget: int
     elif step == max_steps - 1:
         status += " One step left: answer now."
     return status
+
+
+def terse_observation(text: str, max_evidence: int = 4) -> str:
+    """``text`` (a tool-result observation) shortened for small models: each result keeps its
+    first ``max_evidence`` evidence lines (the env lists focus matches first) and its header
+    loses the echoed focus; notes, errors and the status line stay."""
+    out: list[str] = []
+    kept = 0
+    for line in text.split("\n"):
+        if not line.startswith("  "):  # a result header or the status line
+            kept = 0
+            out.append(line.split(', focus "', 1)[0])
+        elif line.startswith(("  note:", "  error:", "  (nothing")):
+            out.append(line)
+        elif kept < max_evidence:
+            kept += 1
+            out.append(line)
+    return "\n".join(out)

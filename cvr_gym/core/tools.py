@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cvr_gym.core.actions import MAX_RESIZE
+
 
 def tool_schemas(space: Any) -> list[dict[str, Any]]:
     """OpenAI ``tools`` entries for observe, listen and answer within ``space``'s bounds."""
@@ -29,6 +31,10 @@ def tool_schemas(space: Any) -> list[dict[str, Any]]:
                                        "description": "frames to sample in the window (each costs budget)"},
                     }, "required": ["video", "start", "end", "num_frames"]}},
                 "focus": focus,
+                "resize": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RESIZE,
+                           "description": ("scale of each frame's sides before the visual agent looks (EVA's resize; "
+                                           "default 1): visual tokens scale with the area, so 0.5 costs a quarter, "
+                                           "but small text and objects may become unreadable")},
             }, "required": ["targets"]},
         }},
         {"type": "function", "function": {
@@ -67,4 +73,18 @@ def system_prompt(space: Any, max_steps: int, frame_budget: int) -> str:
         "Call tools with <tool_call>{...}</tool_call> blocks holding JSON, for example:\n"
         f"<tool_call>{json.dumps(example)}</tool_call>\n"
         "You may think before the calls and put several calls in one reply."
+    )
+
+
+def compact_system_prompt(max_steps: int, frame_budget: int) -> str:
+    """A short system prompt for small models (about 130 tokens): no JSON tool schemas, one
+    example call per tool. Use it without ``tools=`` in the chat template."""
+    return (
+        "Answer a question about videos you cannot see by calling tools. One call per "
+        '<tool_call>{"name": ..., "arguments": ...}</tool_call> block:\n'
+        'observe {"targets": [{"video": 1, "start": 0, "end": 60, "num_frames": 8}], "focus": "..."}: '
+        "what is visible in windows\n"
+        'listen {"video": 1, "start": 0, "end": 60}: speech and sounds in a window\n'
+        'answer {"answer": "B"}: the final answer; ends the episode\n'
+        f"Budget: {max_steps} steps, {frame_budget} frames."
     )

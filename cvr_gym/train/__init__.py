@@ -5,7 +5,7 @@
   default policy.
 - :class:`TeamGRPOConfig` / :class:`TeamGRPOTrainer` (:mod:`cvr_gym.train.team`): the same GRPO
   with one shared policy on every seat of the team env (:mod:`cvr_gym.team`).
-- :mod:`cvr_gym.train.trl_llm`: GRPO for LLM masters through TRL.
+- :mod:`cvr_gym.train.llm`: LLM masters through TRL (SFT, KTO, GRPO).
 
 Names are imported on first access, so ``import cvr_gym.train`` does not import torch.
 """

@@ -9,7 +9,7 @@ Each kept episode becomes one record::
 
 The system prompt and tools are the env's (:func:`cvr_gym.core.tools.system_prompt` with the
 budget read from the prompt), so the transcripts start like the GRPO prompts of
-:mod:`cvr_gym.train.trl_llm`. Assistant turns hold the env's *parsed* calls rewritten as
+:mod:`cvr_gym.train.llm`. Assistant turns hold the env's *parsed* calls rewritten as
 ``<tool_call>`` blocks: whatever form the agent used (ToolCalls, dicts, AgentCVR JSON), the
 model learns the one format TRL parses, in the exact text Qwen2.5's chat template renders for
 structured tool calls. Plain text content (not structured ``tool_calls``) and ``tools`` as JSON
@@ -49,8 +49,12 @@ def tool_call_text(calls: Iterable[dict[str, Any]]) -> str:
         + "\n</tool_call>" for c in calls)
 
 
-def episode_messages(record: dict[str, Any], system: str, keep_invalid: bool = False) -> list[dict[str, str]]:
-    """The chat of one results record (needs its observations)."""
+def episode_messages(record: dict[str, Any], system: str, keep_invalid: bool = False,
+                     max_evidence: int | None = None) -> list[dict[str, str]]:
+    """The chat of one results record (needs its observations). With ``max_evidence`` the tool
+    results are cut as in the compact prompt style (:func:`cvr_gym.core.formatting.terse_observation`)."""
+    from cvr_gym.core.formatting import terse_observation
+
     observations = record.get("observations") or []
     actions = record.get("actions") or []
     if len(observations) < len(actions) + 1:
@@ -70,15 +74,30 @@ def episode_messages(record: dict[str, Any], system: str, keep_invalid: bool = F
             continue
         messages.append({"role": "assistant", "content": tool_call_text(calls[i])})
         if not last:
-            messages.append({"role": "tool", "content": observations[i + 1]})
+            obs = observations[i + 1]
+            messages.append({"role": "tool", "content": obs if max_evidence is None else terse_observation(obs, max_evidence)})
     return messages
 
 
+def record_system_prompt(record: dict[str, Any], space: Any, prompt_style: str = "full") -> str:
+    """The system prompt an LLM master saw (or would see) in the record's episode."""
+    from cvr_gym.core.tools import compact_system_prompt, system_prompt
+
+    limits = Limits.from_info(record)
+    if prompt_style == "compact":
+        return compact_system_prompt(limits.max_steps, limits.frame_budget)
+    return system_prompt(space, max_steps=limits.max_steps, frame_budget=limits.frame_budget)
+
+
 def export_records(records: Iterable[dict[str, Any]], min_score: float = 1.0, keep_invalid: bool = False,
-                   action_space: Any = None, stats: ExportStats | None = None) -> Iterator[dict[str, Any]]:
-    """SFT records of the episodes that scored at least ``min_score`` (see the module doc)."""
+                   action_space: Any = None, stats: ExportStats | None = None, prompt_style: str = "full",
+                   max_evidence: int = 4) -> Iterator[dict[str, Any]]:
+    """SFT records of the episodes that scored at least ``min_score`` (see the module doc).
+
+    ``prompt_style="compact"``: the short system prompt, tool results cut to ``max_evidence``
+    records, and no ``tools`` column (the compact prompt describes the tools itself)."""
     from cvr_gym.core.spaces import ToolCallSpace
-    from cvr_gym.core.tools import system_prompt, tool_schemas
+    from cvr_gym.core.tools import tool_schemas
 
     space = action_space if action_space is not None else ToolCallSpace()
     tools = json.dumps(tool_schemas(space), ensure_ascii=False)
@@ -99,21 +118,22 @@ def export_records(records: Iterable[dict[str, Any]], min_score: float = 1.0, ke
         if not observations:
             stats.skip("no observations")
             continue
-        limits = Limits.from_info(record)
-        system = system_prompt(space, max_steps=limits.max_steps, frame_budget=limits.frame_budget)
-        messages = episode_messages(record, system, keep_invalid=keep_invalid)
+        compact = prompt_style == "compact"
+        system = record_system_prompt(record, space, prompt_style)
+        messages = episode_messages(record, system, keep_invalid=keep_invalid,
+                                    max_evidence=max_evidence if compact else None)
         if messages[-1]["role"] != "assistant":
             stats.skip("no valid action")
             continue
         stats.kept += 1
-        yield {"messages": messages, "tools": tools, "task_id": str(record.get("task_id")),
+        yield {"messages": messages, **({} if compact else {"tools": tools}), "task_id": str(record.get("task_id")),
                "family": str(record.get("family")), "score": float(score),
                "return": float(record.get("return", 0.0)), "agent": str(record.get("agent")),
                "episode": int(record.get("episode", -1)), "seed": int(record.get("seed", 0))}
 
 
 def export_sft(results: str | Path | Iterable[str | Path], out: str | Path, min_score: float = 1.0,
-               keep_invalid: bool = False) -> ExportStats:
+               keep_invalid: bool = False, prompt_style: str = "full", max_evidence: int = 4) -> ExportStats:
     """Read results files (JSONL from ``cvr-gym eval``) and write SFT records to ``out`` (JSONL)."""
     from cvr_gym.evaluation.results import read_results
 
@@ -127,6 +147,7 @@ def export_sft(results: str | Path | Iterable[str | Path], out: str | Path, min_
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as fh:
-        for rec in export_records(records(), min_score=min_score, keep_invalid=keep_invalid, stats=stats):
+        for rec in export_records(records(), min_score=min_score, keep_invalid=keep_invalid, stats=stats,
+                                  prompt_style=prompt_style, max_evidence=max_evidence):
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
     return stats
