@@ -215,6 +215,9 @@ def main() -> None:
             env = real_env(Path(tmp))
             report["real"] = probe(env, real_actions)
             env.close()
+    del sim_actions, real_actions  # the long run's RSS is the env's, not the corpus's
+    gc.unfreeze()
+    gc.collect()
     if args.steps:
         report["long_run"] = long_run(args.steps)
     print(json.dumps(report, indent=1))
