@@ -54,7 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tasks-per-update", type=int, default=16, help="mlp: groups per update (default 16)")
     p.add_argument("--learning-rate", "--lr", type=float, default=None, help="step size (mlp default 3e-4)")
     p.add_argument("--lr-decay", action="store_true", help="mlp: decay the step size linearly to 10%% over --updates")
-    p.add_argument("--epochs", type=int, default=2, help="mlp: optimiser passes per update (default 2)")
+    p.add_argument("--epochs", type=int, default=2,
+                   help="mlp: optimiser passes per update; llm: passes over the SFT/KTO data with --steps 0 (default 2)")
     p.add_argument("--clip-epsilon", type=float, default=0.2, help="mlp: ratio clip (default 0.2)")
     p.add_argument("--kl-coef", type=float, default=0.0, help="mlp: KL weight to the initial policy (default 0)")
     p.add_argument("--entropy-coef", type=float, default=0.001, help="mlp: entropy bonus (default 0.001)")

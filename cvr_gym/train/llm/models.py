@@ -194,6 +194,8 @@ def load_model(model: str, device: str = "auto", dtype: str = "auto"):
     """``(model, tokenizer)`` for a causal LM id/path, ``smollm2``, a named adapter or a stage
     output, with a tool-capable template, moved to ``device`` (``auto``: CUDA if present)."""
     device = resolve_device(device)
+    if device == "cuda" and os.environ.get("LOCAL_RANK"):  # under `accelerate launch`: this process's GPU,
+        device = f"cuda:{int(os.environ['LOCAL_RANK'])}"   # not N copies of the model on GPU 0
     lm, tokenizer = _load_merged(str(model), torch_dtype(dtype, device))
     lm = lm.to(device)
     ensure_tool_chat_template(tokenizer)
