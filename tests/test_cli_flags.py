@@ -111,3 +111,12 @@ def test_learning_curve_references_are_what_cvr_gym_eval_reports(mini_suite_path
                  "--seed", "3", "--json", "--no-progress"]) == 0
     row = json.loads(capsys.readouterr().out)["families"]["ALL"]
     assert refs["single-pass"] == pytest.approx({"score": row["score"], "frames": row["frames"]})
+
+
+def test_train_cli_reports_an_env_it_cannot_build_in_one_line(mini_suite_path, tmp_path, capsys):
+    from cvr_gym.cli import main
+
+    code = main(["train", "--suite", str(mini_suite_path), "--split", "all", "--env-kwargs", '{"bogus": 1}',
+                 "--updates", "1", "--out", str(tmp_path), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: cannot start training") and "bogus" in err and "Traceback" not in err

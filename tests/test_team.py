@@ -47,7 +47,6 @@ def test_parallel_api_test_on_the_default_suite():
 @pytest.mark.real
 def test_parallel_api_test_real(tmp_path):
     from PIL import ImageDraw
-
     from test_real_env import write_video
 
     def draw(d: ImageDraw.ImageDraw, t, font):
@@ -67,7 +66,7 @@ def test_parallel_api_test_real(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         parallel_api_test(env, num_cycles=10)
-    obs, _ = env.reset(seed=0)
+    _obs, _ = env.reset(seed=0)
     out = env.step({A0: ToolCall.observe(1, 0, 2, 2), A1: ToolCall.observe(2, 0, 2, 2)})
     assert "RED DOOR" in out[0][A0] and "[agent_1] observe video 2" in out[0][A0] and "BLUE CAR" in out[0][A0]
     out = env.step({A0: ToolCall.answer("A"), A1: ToolCall.answer("A")})
@@ -78,12 +77,12 @@ def test_parallel_api_test_real(tmp_path):
 @pytest.mark.real
 def test_team_compare_in_both_worlds(tmp_path):
     from PIL import ImageDraw
+    from test_real_env import write_video
 
+    from baselines.team import make_team
     from cvr_gym.evaluation.compare import CompareConfig
     from cvr_gym.team.compare import run_team_comparison
     from cvr_gym.team.play import TeamConfig
-    from baselines.team import make_team
-    from test_real_env import write_video
 
     def draw(d: ImageDraw.ImageDraw, t, font):
         if t < 2:
@@ -237,7 +236,7 @@ def _random_episode(env, seed):
 
 
 def test_seeded_runs_reproduce(mini_suite_path):
-    kwargs = dict(topology="dropout", perception_noise={"miss_prob": 0.3})
+    kwargs = {"topology": "dropout", "perception_noise": {"miss_prob": 0.3}}
     a, b = team(mini_suite_path, 3, **kwargs), team(mini_suite_path, 3, **kwargs)
     assert _random_episode(a, 7) == _random_episode(b, 7)
     assert _random_episode(a, 7) == _random_episode(a, 7)
@@ -262,13 +261,12 @@ def test_bad_actions_never_crash_a_round(mini_suite_path, actions):
     env.reset(seed=0)
     it = iter(actions)
     while env.agents:
-        obs, rewards, *_ = env.step({a: next(it, None) for a in env.agents})
+        obs, _rewards, *_ = env.step({a: next(it, None) for a in env.agents})
         assert all(isinstance(o, str) for o in obs.values())
 
 
 # -- reference team ---------------------------------------------------------------------------------
 def test_heuristic_team_matches_the_single_heuristic_in_fewer_or_equal_rounds():
-    from baselines import make_agent
     from baselines.team import make_team
     from cvr_gym.evaluation.runner import EvalConfig, plan, run_episodes
     from cvr_gym.team.play import TeamConfig, run_team_episodes
@@ -283,14 +281,32 @@ def test_heuristic_team_matches_the_single_heuristic_in_fewer_or_equal_rounds():
         assert t["costs"]["frames"] == s["costs"]["frames"]  # the team's frame cap is the agent's
         assert t["costs"]["rounds"] <= s["costs"]["steps"] and t["costs"]["latency_s"] < s["costs"]["latency_s"]
         assert len({str(a) for a in t["team"]["answers"].values()}) == 1  # the seats agree
-    mean = lambda records: sum(r["score"] for r in records) / len(records)  # noqa: E731
+    mean = lambda records: sum(r["score"] for r in records) / len(records)
     assert abs(mean(four) - mean(single)) <= 0.01
     # with a lossy memory the seats still move on with the plan: every seat answers in time
     for topology in ("ring", "dropout:0.5"):
         for r in run_team_episodes(config, TeamConfig(4, topology), episodes[:8], make_team):
             assert set(r.record["team"]["termination_reasons"].values()) == {"answer"}
             assert r.record["costs"]["rounds"] <= 8
-    assert make_agent  # noqa: B018  (plain copies for other agents are covered by the CLI test)
+
+
+@pytest.mark.parametrize("spec", ["single-pass:16", "oracle"])
+def test_planned_team_gives_the_single_answers_after_one_round_of_looking(spec):
+    from baselines.team import TeamPlannedAgent, make_team
+    from cvr_gym.evaluation.runner import EvalConfig, plan, run_episodes
+    from cvr_gym.team.play import TeamConfig, run_team_episodes
+
+    config = EvalConfig(agent=spec, split="test", episodes=12)
+    episodes = plan(config)
+    single = [r.record for r in run_episodes(config, episodes)]
+    four = [r.record for r in run_team_episodes(config, TeamConfig(4), episodes, make_team)]
+    assert all(isinstance(a, TeamPlannedAgent) for a in make_team(spec, 4))
+    assert [type(a).__name__ for a in make_team("random", 2)] == ["RandomAgent"] * 2  # plain copies
+    for s, t in zip(single, four):
+        assert t["score"] == s["score"] and t["costs"]["frames"] == s["costs"]["frames"]
+        assert t["costs"]["rounds"] == 2 < s["costs"]["steps"]  # look together, then answer
+        assert t["costs"]["latency_s"] < s["costs"]["latency_s"]
+        assert set(t["team"]["termination_reasons"].values()) == {"answer"}
 
 
 def test_cli_eval_team_and_report(mini_suite_path, tmp_path, capsys):

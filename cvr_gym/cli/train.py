@@ -159,10 +159,14 @@ def _run_mlp(args: argparse.Namespace) -> int:
     trainer_class = GRPOTrainer
     if args.team or (args.resume and _is_team_checkpoint(args.resume)):
         from cvr_gym.train.team import TeamGRPOTrainer as trainer_class
-    if args.resume:
-        trainer = trainer_class.from_checkpoint(args.resume, log_dir=str(out), updates=args.updates)
-    else:
-        trainer = trainer_class(config, policy_kwargs=policy_kwargs)
+    try:  # building the envs checks the config against them (e.g. a served env's settings)
+        if args.resume:
+            trainer = trainer_class.from_checkpoint(args.resume, log_dir=str(out), updates=args.updates)
+        else:
+            trainer = trainer_class(config, policy_kwargs=policy_kwargs)
+    except (ValueError, TypeError, OSError) as err:
+        print(f"error: cannot start training: {err}", file=sys.stderr)
+        return 2
     target = trainer.config.updates if args.updates is None else args.updates
     remaining = max(0, target - trainer.update_count)
     out.mkdir(parents=True, exist_ok=True)
