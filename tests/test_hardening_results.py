@@ -163,6 +163,7 @@ def test_bytes_that_are_not_utf8_do_not_stop_reading(tmp_path):
     out = tmp_path / "r.jsonl"
     with ResultsWriter(out) as w:
         w.write(RECORD)
-    out.write_bytes(out.read_bytes() + b'\xff\xfe{"episode": 1}\n' + json.dumps({**RECORD, "episode": 2}).encode() + b"\n")
+    out.write_bytes(out.read_bytes() + b'\xff\xfe{"episode": 1}\n' + b"[" * 100_000 + b"\n"
+                    + json.dumps({**RECORD, "episode": 2}).encode() + b"\n")
     skipped = []
-    assert [r["episode"] for r in read_results(out, skipped=skipped)] == [0, 2] and len(skipped) == 1
+    assert [r["episode"] for r in read_results(out, skipped=skipped)] == [0, 2] and len(skipped) == 2

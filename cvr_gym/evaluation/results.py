@@ -74,7 +74,7 @@ def read_results(path: str | Path, strict: bool = False, skipped: list[str] | No
                 key = _unique_key(record)
                 if check_fields:
                     _check_fields(record)
-            except (ValueError, KeyError, TypeError) as err:
+            except (ValueError, KeyError, TypeError, RecursionError) as err:
                 problem = f"{path}:{lineno}: not a result record ({err})"
                 if strict:
                     raise ValueError(problem) from None
