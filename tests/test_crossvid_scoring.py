@@ -119,7 +119,8 @@ def test_gym_make_scoring_crossvid(tmp_path):
 
 def test_lenient_reads_upstream_orders(tmp_path):
     task = _task("PSS", tmp_path)
-    for answer in ("2->4->1->3", "2, 4, 1, 3", "2 4 1 3", "2→4→1→3", [2, 4, 1, 3], "B, D, A, C"):
+    for answer in ("2->4->1->3", "2, 4, 1, 3", "2 4 1 3", "2→4→1→3", "2-4-1-3", "2 – 4 – 1 – 3", [2, 4, 1, 3],
+                   "B, D, A, C"):
         assert score_answer(task, answer).score == 1.0, answer
     assert score_answer(task, "4->1->3->2").score == 0.0
 

@@ -59,3 +59,47 @@ def test_compare_spreads_tasks_like_eval():
     assert [t.id for t in picked] == [e.task_id for e in plan_episodes([(t.id, t.family) for t in tasks], 8, 0)]
     assert len({t.family for t in picked}) >= 3  # suite order would give 8 tasks of family A
     assert _spread_tasks(tasks, None, 0) == tasks
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("vector", ["async", "sync"])
+def test_a_broken_file_under_vector_eval_is_one_line(tmp_path, capsys, vector):
+    (tmp_path / "broken.mp4").write_bytes(b"\x00garbage" * 600)
+    task = {"id": "b", "family": "BU", "question": "q?", "answer_type": "count", "answer": 1,
+            "videos": [{"index": 1, "path": "broken.mp4", "duration": 4.0, "fps": 4, "has_audio": False}]}
+    suite = tmp_path / "tasks.jsonl"
+    suite.write_text(json.dumps(task) + "\n" + json.dumps({**task, "id": "c"}) + "\n")
+    import sys
+    import warnings
+
+    with warnings.catch_warnings():  # warnings printed to stderr as outside pytest
+        warnings.simplefilter("default")
+        warnings.showwarning = lambda m, c, f, n, file=None, line=None: sys.stderr.write(
+            warnings.formatwarning(m, c, f, n, line))
+        code = main(["eval", "--env", "CVRReal-v0", "--suite", str(suite), "--split", "all", "--agent", "random",
+                     "--episodes", "2", "--num-envs", "2", "--vector", vector, "--out", str(tmp_path / "r.jsonl"),
+                     "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "TypeError" not in err
+    assert [line for line in err.splitlines() if line.strip()] == [line for line in err.splitlines() if line.startswith("error: ")]
+    assert "broken.mp4: cannot be opened as a media file" in err
+
+
+def test_worker_tracebacks_stay_visible_for_errors_that_are_not_the_users():
+    import warnings
+
+    from cvr_gym.cli._worker_errors import held_worker_errors
+
+    shown = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda m, *a, **k: shown.append(str(m))
+        for error, expected in ((ValueError("data"), []), (RuntimeError("bug"), ["worker traceback"])):
+            shown.clear()
+            with pytest.raises(type(error)):
+                with held_worker_errors(lambda e: isinstance(e, ValueError)):
+                    warnings.warn_explicit("worker traceback", UserWarning,
+                                           "/x/gymnasium/vector/async_vector_env.py", 447)
+                    warnings.warn("other")
+                    raise error
+            assert shown == ["other", *expected]

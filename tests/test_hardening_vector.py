@@ -143,7 +143,7 @@ def _run_unmasked(env, rng, episodes=20):
 
 
 def test_unmasked_agents_always_answer_and_pay_for_calls():
-    env = wrap_env(gym.make("CVRSim-v0", split=None, max_episode_steps=6), flat=True)
+    env = wrap_env(gym.make("CVRSim-v0", split=None, max_episode_steps=6), flat=True, call_cost=0.01)
     assert isinstance(env.observation_space, gym.spaces.Box)
     _, reasons, extra = _run_unmasked(env, np.random.default_rng(0))
     assert set(reasons) == {"answer"} and extra < 0
@@ -169,3 +169,29 @@ def test_call_cost_and_masked_penalty_are_charged_as_documented():
     assert info["reward_components"]["masked_action"] == -0.5
     with pytest.raises(ValueError):
         DiscreteActions(gym.make("CVRSim-v0"), call_cost=float("nan"))
+
+
+def test_huge_integers_do_not_kill_async_workers():
+    big = '{"name": "answer", "arguments": {"answer": %s}}' % ("9" * 5000)
+    envs = gym.make_vec("CVRSim-v0", num_envs=2, vectorization_mode="async", split=None)
+    try:
+        envs.reset(seed=0)
+        obs, reward, term, trunc, info = envs.step((big, big))
+        assert all("Invalid action" in o for o in obs) and (reward < 0).all()
+        obs, *_ = envs.step((envs.single_action_space.sample(), envs.single_action_space.sample()))
+    finally:
+        envs.close()
+
+
+@pytest.mark.parametrize("factored", [False, True], ids=["flat", "factored"])
+def test_numeric_actions_outside_the_space_get_an_error_naming_it(factored):
+    env = wrap_env(gym.make("CVRSim-v0", split=None), factored=factored)
+    env.reset(seed=0)
+    for bad in (float("nan"), "abc", None, [1, 2, 3], np.zeros((2, 2))):
+        with pytest.raises(ValueError, match=r"is not in (Discrete|MultiDiscrete)"):
+            env.step(bad)
+    for bad in ((-1, 10**30) if not factored else (np.array([9, 9, 9, 9, 9]), np.array([-1, 0, 0, 0, 0]))):
+        with pytest.raises(IndexError, match="is outside"):
+            env.step(bad)
+    _, _, _, _, info = env.step(env.action_space.sample())  # the episode goes on
+    assert "catalogue_action" in info

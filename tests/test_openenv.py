@@ -133,3 +133,68 @@ def test_eval_on_remote_env_equals_local_eval(server, tmp_path, capsys):
         return [(r["score"], r["costs"]["frames"], r["actions"], r["observations"]) for r in recs]
 
     assert strip(tmp_path / "local.jsonl") == strip(tmp_path / "remote.jsonl")
+
+
+def test_remote_env_exposes_what_trainers_read(server):
+    local = gym.make("CVRSim-v0", suite="default", split="test").unwrapped
+    remote = RemoteCVREnv(server)
+    try:
+        for name in ("system_prompt", "tools", "max_steps", "frame_budget"):
+            assert getattr(remote, name) == jsonable(getattr(local, name)), name
+        assert [t.id for t in remote.suite] == [t.id for t in local.suite]
+    finally:
+        remote.close()
+        local.close()
+
+
+def test_grpo_trainer_on_remote_env_equals_local_training(server, tmp_path):
+    """The GRPO trainer, unchanged, on CVRRemote-v0: the same rollouts and losses as on CVRSim-v0."""
+    pytest.importorskip("torch")
+    from cvr_gym.train import GRPOConfig, GRPOTrainer
+
+    base = dict(suite="default", split="test", eval_split=None, group_size=2, tasks_per_update=2, updates=2,
+                num_envs=2, max_steps=12, checkpoint_every=0, seed=5)  # 12: the served default
+    history = []
+    for name, env_id, kwargs in (("local", "CVRSim-v0", {}), ("remote", "CVRRemote-v0", {"url": server})):
+        trainer = GRPOTrainer(GRPOConfig(env_id=env_id, env_kwargs=kwargs, log_dir=str(tmp_path / name), **base))
+        try:
+            records = trainer.train()
+            history.append([{k: v for k, v in r.items() if k != "time" and not k.endswith("_s")}  # wall times
+                            for r in records])
+        finally:
+            trainer.close()
+    local, remote = history
+    assert len(local) == 2 and remote == local
+
+
+def test_trl_adapter_on_remote_env_equals_local(server):
+    """The TRL adapter's rows and tool calls over CVRRemote-v0 are those of the local env."""
+    from cvr_gym.train.llm.datasets import build_rows
+    from cvr_gym.train.llm.env_adapter import CVRToolEnv
+
+    settings = {"suite": "default", "split": "test"}
+    remote_kwargs = {**settings, "url": server}
+    assert build_rows("CVRRemote-v0", remote_kwargs, max_tasks=3) == build_rows("CVRSim-v0", settings, max_tasks=3)
+    transcripts = []
+    for env_id, kwargs in (("CVRSim-v0", settings), ("CVRRemote-v0", remote_kwargs)):
+        tool_env = CVRToolEnv(env_id, kwargs)
+        try:
+            out = [tool_env.reset(task_id="s0-test-BU-00001", group_id="g")]
+            out.append(tool_env.observe([{"video": 1, "start": 0, "end": 30, "num_frames": 8}], focus="people"))
+            out.append(tool_env.listen(video=2, start=0, end=20))
+            out.append(tool_env.answer("B"))
+            transcripts.append((out, tool_env.get_reward(), tool_env.done))
+        finally:
+            tool_env.env.close()
+    assert transcripts[0] == transcripts[1] and transcripts[0][2] is True
+
+
+def test_serve_binds_loopback_unless_told(monkeypatch, capsys):
+    import cvr_gym.integrations.openenv as openenv
+
+    calls = []
+    monkeypatch.setattr(openenv, "serve", lambda *a, **kw: calls.append(kw))
+    assert main(["serve", "--port", "8123"]) == 0
+    assert calls[-1]["host"] == "127.0.0.1" and "warning" not in capsys.readouterr().err
+    assert main(["serve", "--host", "0.0.0.0", "--port", "8123"]) == 0
+    assert calls[-1]["host"] == "0.0.0.0" and "anyone who can reach it" in capsys.readouterr().err

@@ -196,3 +196,9 @@ def test_ray_compare_equals_local_compare(tmp_path, capsys):
 
     local, remote = episodes("local"), episodes("ray")
     assert len(local) == 2 and local == remote
+
+
+def test_workers_must_be_positive(capsys):
+    assert main(["eval", "--ray", "local", "--workers", "0", "--no-progress"]) == 2
+    assert main(["compare", "--ray", "local", "--workers", "0"]) == 2
+    assert capsys.readouterr().err.count("--workers") == 2

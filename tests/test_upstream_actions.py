@@ -200,3 +200,18 @@ def test_upstream_shaped_text_never_crashes_a_step(parts):
     env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step("".join(parts))
     assert isinstance(obs, str) and (info["parse_error"] is None or reward < 0)
+
+
+def test_observe_tool_schema_offers_resize(env):
+    from cvr_gym.core.actions import MAX_RESIZE
+
+    observe = next(t["function"] for t in env.tools if t["function"]["name"] == "observe")
+    resize = observe["parameters"]["properties"]["resize"]
+    assert resize["type"] == "number" and resize["exclusiveMinimum"] == 0 and resize["maximum"] == MAX_RESIZE
+    assert "resize" not in observe["parameters"]["required"]
+    env.reset(seed=0)
+    call = {"type": "function", "function": {"name": "observe", "arguments": json.dumps(
+        {"targets": [{"video": 1, "start": 0, "end": 60, "num_frames": 8}], "resize": 0.5})}}
+    assert env.action_space.contains(call)
+    _, _, _, _, info = env.step(call)
+    assert info["parse_error"] is None and info["call_costs"][0]["visual_tokens"] == 8 * 64

@@ -80,21 +80,21 @@ def _config(response_length=4096):
     })
 
 
-def _loop(model_dir, config=None):
+def _loop(model_dir, config=None, env_id="CVRSim-v0", env_kwargs=ENV_KWARGS):
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     config = config or _config()
     server = ScriptedServer(model_dir, tokenizer)
     loop = CVRAgentLoop(trainer_config=DictConfigWrap(config), server_manager=server, tokenizer=tokenizer,
                         processor=None, dataset_cls=RLHFDataset, data_config=DictConfigWrap(config.data),
-                        hf_model_type="qwen2", env_id="CVRSim-v0", env_kwargs=ENV_KWARGS)
+                        hf_model_type="qwen2", env_id=env_id, env_kwargs=env_kwargs)
     return loop, server, tokenizer
 
 
-def _play(model_dir, config=None, row=None):
+def _play(model_dir, config=None, row=None, **env):
     """Build the loop inside the event loop (verl binds it to the running loop) and run one rollout."""
 
     async def go():
-        loop, server, tokenizer = _loop(model_dir, config)
+        loop, server, tokenizer = _loop(model_dir, config, **env)
         return await loop.run({"temperature": 1.0}, **(row or ROW)), server, tokenizer
 
     return asyncio.run(go())
@@ -193,3 +193,36 @@ def test_export_verl_rows_load_in_verl_and_the_yaml_registers_the_loop(model_dir
 
     out = asyncio.run(go())
     assert out.reward_score is not None and json.dumps(out.extra_fields["reward_extra_info"])
+
+
+def test_stock_tool_schema_model_cannot_carry_our_tools():
+    """Why CVRAgentLoop and not verl's tool_agent loop (docs): verl's tool-schema model drops the
+    nested ``items`` of observe's targets and rejects the ``anyOf`` of answer."""
+    from pydantic import ValidationError
+    from verl.tools.schemas import OpenAIFunctionToolSchema
+
+    tools = {t["function"]["name"]: t for t in gym.make("CVRSim-v0").unwrapped.tools}
+    observe = OpenAIFunctionToolSchema.model_validate(tools["observe"]).model_dump(exclude_none=True)
+    assert "items" in tools["observe"]["function"]["parameters"]["properties"]["targets"]
+    assert observe["function"]["parameters"]["properties"]["targets"] == {"type": "array"}
+    assert "anyOf" in json.dumps(tools["answer"]["function"]["parameters"])
+    with pytest.raises(ValidationError):
+        OpenAIFunctionToolSchema.model_validate(tools["answer"])
+
+
+@pytest.mark.real
+def test_agent_loop_plays_the_real_env_with_one_env_per_worker(model_dir):
+    """In verl's environment the loop plays CVRReal-v0 too (PyAV decoding, offline OCR and speech
+    recognition); rollouts of one worker process reuse its env, so the models load once."""
+    from cvr_gym.integrations.verl import ENV_POOL
+
+    kwargs = {"suite": "corpus", "split": "test"}
+    row = {"extra_info": {"task_id": "corpus-s0-NC-00-0", "group_id": "corpus-s0-NC-00-0#0"}}
+    first, server, _ = _play(model_dir, row=row, env_id="CVRReal-v0", env_kwargs=kwargs)
+    pooled = list(ENV_POOL._idle[ENV_POOL.key("CVRReal-v0", kwargs)])
+    second = _play(model_dir, row=row, env_id="CVRReal-v0", env_kwargs=kwargs)[0]
+    assert server.turn == 4 and first.extra_fields["reward_extra_info"]["episode_ended"] == 1.0
+    assert first.extra_fields["cvr_gym"]["task_id"] == "corpus-s0-NC-00-0"
+    assert first.extra_fields["reward_extra_info"]["frames"] > 0
+    assert len(pooled) == 1 and list(ENV_POOL._idle[ENV_POOL.key("CVRReal-v0", kwargs)]) == pooled
+    assert second.reward_score == first.reward_score and second.response_ids == first.response_ids

@@ -48,8 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from cvr_gym.cli._worker_errors import held_worker_errors
+
     try:
-        return int(args.func(args) or 0)
+        with held_worker_errors(lambda err: isinstance(err, _user_errors())):
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

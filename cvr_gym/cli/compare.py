@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -55,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
     from cvr_gym.evaluation.summary import console
 
     split = None if args.split == "all" else args.split
+    if args.ray and args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
     if args.perceived:
         return _script_agreement(args.suite, split, args.perceived, args.json)
     config = CompareConfig(

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: --suite not given; using {args.suite!r}"
               + (" (CVRReal-v0 needs video files; the 'default' suite has none)" if args.suite == "corpus" else ""),
               file=sys.stderr)
-    if args.num_envs < 1 or (args.episodes is not None and args.episodes < 0) or (args.workers or 1) < 1:
+    if args.num_envs < 1 or (args.episodes is not None and args.episodes < 0) or (args.workers is not None and args.workers < 1):
         print("error: --num-envs and --workers must be at least 1 and --episodes non-negative", file=sys.stderr)
         return 2
     if args.workers is not None and not args.ray:
@@ -144,6 +144,9 @@ def _team_config(args: argparse.Namespace) -> Any:
     if args.team < 1:
         raise ValueError("--team must be at least 1")
     Topology.from_any(args.topology)  # fail early on an unknown topology
+    if args.ray or (args.workers or args.num_envs or 1) > 1:
+        print("note: team episodes run one at a time (a team episode already steps its seats together); "
+              "--num-envs, --workers and --ray are not used with --team", file=sys.stderr)
     return TeamConfig(num_agents=args.team, topology=args.topology)
 
 

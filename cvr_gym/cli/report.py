@@ -24,18 +24,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cvr_gym.evaluation.results import read_results
-    from cvr_gym.evaluation.summary import comparison_table, console, group_runs, summarise
+    from cvr_gym.evaluation.summary import comparison_table, console, group_runs, summarise, summary_table
 
     if args.label is not None and len(args.label) != len(args.results):
         print(f"error: give --label once per results file ({len(args.results)}), got {len(args.label)}", file=sys.stderr)
         return 2
     records = []
     for n, path in enumerate(args.results):
+        skipped: list[str] = []
         try:
-            found = read_results(path)
+            found = read_results(path, skipped=skipped)
         except OSError as err:
             print(f"error: cannot read {path}: {err}", file=sys.stderr)
             return 2
+        if skipped:
+            print(f"warning: skipped {len(skipped)} line(s) that are not result records, e.g. {skipped[0]}",
+                  file=sys.stderr)
         if not found:
             print(f"warning: {path} holds no result records", file=sys.stderr)
         if args.label is not None:  # the run is named by its agent spec: rename it for the report
@@ -49,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"runs": summaries, "plot": args.out}, indent=2))
     else:
-        console().print(comparison_table(summaries, args.title))
+        out = console()
+        out.print(comparison_table(summaries, args.title))
+        # every cost per run, so runs that trade frames for steps (teams: steps = rounds) compare at a glance
+        out.print(summary_table({run: s["ALL"] for run, s in summaries.items() if "ALL" in s}, first="run"))
     if args.out:
         from cvr_gym.evaluation.plots import plot_score_vs_frames
 

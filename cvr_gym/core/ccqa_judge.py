@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -97,5 +98,33 @@ class OpenAIJudge:
         data = None if payload is None else json.dumps(payload).encode("utf-8")
         request = urllib.request.Request(url, data=data, method="GET" if data is None else "POST", headers={
             "Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"})
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            return json.loads(response.read())
+        try:  # redirects are refused: urllib would send the Authorization header to the new host
+            with urllib.request.build_opener(_NoRedirect).open(request, timeout=self.timeout) as response:
+                raw = response.read(MAX_REPLY_BYTES + 1)
+        except urllib.error.HTTPError as err:
+            if 300 <= err.code < 400:
+                raise JudgeError(f"judge {url} redirected (HTTP {err.code}) to {err.headers.get('Location')!r}; "
+                                 f"redirects are not followed (the API key would go along)") from None
+            raise
+        if len(raw) > MAX_REPLY_BYTES:
+            raise JudgeError(f"judge {url} replied with more than {MAX_REPLY_BYTES} bytes")
+        try:
+            return json.loads(raw, parse_constant=_not_json)
+        except (ValueError, RecursionError):
+            raise JudgeError(f"judge {url} replied with a body that is not JSON: {raw[:200]!r}") from None
+
+
+MAX_REPLY_BYTES = 32 * 2**20
+
+
+class JudgeError(RuntimeError):
+    """The judge server could not be used (a redirect, an oversized or malformed reply)."""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # urllib then raises the 3xx as an HTTPError
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")

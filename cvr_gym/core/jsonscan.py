@@ -1,5 +1,5 @@
 """Reading JSON the way LLM masters write it: with ``//`` and ``#`` comments, several objects
-in one reply. Eight of AgentCVR's 46 master-prompt examples carry such comments
+in one reply. Eight of AgentCVR's 47 master-prompt example blocks carry such comments
 (``agent_system/prompts/master_{CC,FSA,MOC,PEA,PI}.prompt``), so models trained on them do too.
 Only ``json`` is used; nothing is evaluated."""
 

@@ -210,10 +210,10 @@ def coerce_letters(raw: Any, options: Sequence[str]) -> list[str]:
 
 # Segment-number orders as upstream writes them: AgentCVR's sort gold and answers "4->1->3->2"
 # (agent_system/utils/answer_parse.py parse_agent_output_sort), CrossVid's PSS "2->4->1->3"
-# (eval/PSS.py), and the usual variants: "4, 1, 3, 2", "4 1 3 2", "4→1→3→2", "[4, 1, 3, 2]",
+# (eval/PSS.py), and the usual variants: "4, 1, 3, 2", "4 1 3 2", "4→1→3→2", "4-1-3-2", "[4, 1, 3, 2]",
 # "Segment 4 -> Segment 1 -> ...", "Video 4 > Video 1 > ...".
 _ORDER_NUMBERS = re.compile(
-    r"\s*\[?\s*(?:(?:segment|video|clip|seg\.?)\s*)?\d+\s*(?:(?:->|=>|→|>|,|;|\s)\s*(?:(?:segment|video|clip|seg\.?)\s*)?\d+\s*)+\]?\s*\.?\s*",
+    r"\s*\[?\s*(?:(?:segment|video|clip|seg\.?)\s*)?\d+\s*(?:(?:->|=>|→|>|-|–|,|;|\s)\s*(?:(?:segment|video|clip|seg\.?)\s*)?\d+\s*)+\]?\s*\.?\s*",
     re.IGNORECASE)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cvr_gym.core.actions import MAX_RESIZE
+
 
 def tool_schemas(space: Any) -> list[dict[str, Any]]:
     """OpenAI ``tools`` entries for observe, listen and answer within ``space``'s bounds."""
@@ -29,6 +31,10 @@ def tool_schemas(space: Any) -> list[dict[str, Any]]:
                                        "description": "frames to sample in the window (each costs budget)"},
                     }, "required": ["video", "start", "end", "num_frames"]}},
                 "focus": focus,
+                "resize": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RESIZE,
+                           "description": ("scale of each frame's sides before the visual agent looks (EVA's resize; "
+                                           "default 1): visual tokens scale with the area, so 0.5 costs a quarter, "
+                                           "but small text and objects may become unreadable")},
             }, "required": ["targets"]},
         }},
         {"type": "function", "function": {

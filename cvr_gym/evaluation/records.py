@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from typing import Any
 
@@ -14,23 +15,38 @@ from cvr_gym.evaluation.trace import step_trace
 COST_KEYS = ("frames", "visual_tokens", "audio_seconds", "latency_s", "tool_calls", "steps", "invalid_actions")
 
 
-def jsonable(value: Any) -> Any:
-    """A plain JSON form of an action or info value (ToolCalls, tuples, numpy scalars, ...)."""
+MAX_DEPTH = 64  # an agent's action nested deeper (or containing itself) is recorded as a note
+MAX_INT_BITS = 10_000  # about 3,000 digits: Python refuses to write ints over 4,300 digits as text
+
+
+def jsonable(value: Any, _depth: int = 0) -> Any:
+    """A plain JSON form of an action or info value (ToolCalls, tuples, numpy scalars, ...).
+
+    Whatever an agent returns has a form that can be written: values nested deeper than
+    ``MAX_DEPTH`` (or cyclic) and integers too long to print become short notes."""
+    if _depth > MAX_DEPTH:
+        return f"<{type(value).__name__} nested deeper than {MAX_DEPTH} levels>"
     if hasattr(value, "to_dict") and callable(value.to_dict):
-        return jsonable(value.to_dict())
+        return jsonable(value.to_dict(), _depth + 1)
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {k if isinstance(k, str) else str(jsonable(k, _depth + 1)): jsonable(v, _depth + 1)
+                for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
+        return [jsonable(v, _depth + 1) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None  # JSON has no NaN or infinity; one such value must not stop a run
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        return f"<int of {value.bit_length()} bits>"
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if hasattr(value, "item"):  # numpy scalar
-        return value.item()
+        return jsonable(value.item(), _depth + 1)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    return repr(value)
+    try:
+        return repr(value)
+    except Exception:  # an agent's object whose repr fails
+        return f"<{type(value).__name__}>"
 
 
 class EpisodeRecorder:
@@ -110,6 +126,10 @@ class EpisodeRecorder:
         return record
 
 
+_LONE_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
 def record_line(record: dict[str, Any]) -> str:
-    """One JSONL line for a record (UTF-8 text kept as is)."""
-    return json.dumps(record, ensure_ascii=False, allow_nan=False)
+    """One JSONL line for a record (UTF-8 text kept as is). Lone surrogates (an agent's text may
+    hold them; UTF-8 cannot) become U+FFFD, so that no text stops a record from being written."""
+    return _LONE_SURROGATES.sub("\ufffd", json.dumps(record, ensure_ascii=False, allow_nan=False))

@@ -20,7 +20,7 @@ from cvr_gym.evaluation.agents import EpisodeRun, Step, timed_step
 from cvr_gym.evaluation.episodes import EpisodeSpec, plan_episodes
 from cvr_gym.evaluation.records import EpisodeRecorder
 from cvr_gym.evaluation.registry import make_agent, needs_privileged_info
-from cvr_gym.evaluation.vector import EpisodeSlot, unpack_infos
+from cvr_gym.envs.episode_slot import EpisodeSlot, unpack_infos
 
 
 @dataclass

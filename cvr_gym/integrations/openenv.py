@@ -21,6 +21,7 @@ installing ``openenv`` with all its dependencies also brings gradio (its web UI)
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -59,12 +60,24 @@ class CVRObservation(Observation):
 
 
 class CVRState(State):
-    """The session's env: its id, construction arguments and spaces (to rebuild them remotely)."""
+    """The session's env: its id, construction arguments, spaces and the public settings a client
+    reads from a local env (system prompt, tool schemas, limits, a digest of its task list)."""
 
     env_id: str = ""
     env_kwargs: dict[str, Any] = {}
     spaces: dict[str, Any] = {}
     task_id: str | None = None
+    system_prompt: str = ""
+    tools: list[dict[str, Any]] = []
+    max_steps: int = 0
+    frame_budget: int = 0
+    num_tasks: int = 0
+    tasks_digest: str = ""
+
+
+def tasks_digest(suite: Any) -> str:
+    """A short fingerprint of a suite's task ids, in order (client and server load the same tasks)."""
+    return hashlib.sha256("\n".join(t.id for t in suite).encode("utf-8")).hexdigest()[:16]
 
 
 def action_to_wire(action: Any) -> Any:
@@ -112,8 +125,11 @@ class CVRServerEnvironment(Environment):
         self.env_id = env_id
         self.env_kwargs = dict(env_kwargs or {})
         self.env = gym.make(env_id, disable_env_checker=True, **self.env_kwargs)
-        self._state = CVRState(env_id=env_id, env_kwargs=jsonable(self.env_kwargs),
-                               spaces=_space_config(self.env))
+        base = self.env.unwrapped
+        self._state = CVRState(env_id=env_id, env_kwargs=jsonable(self.env_kwargs), spaces=_space_config(self.env),
+                               system_prompt=base.system_prompt, tools=jsonable(base.tools),
+                               max_steps=int(base.max_steps), frame_budget=int(base.frame_budget),
+                               num_tasks=len(base.suite), tasks_digest=tasks_digest(base.suite))
 
     def reset(self, seed: int | None = None, episode_id: str | None = None,
               options: dict[str, Any] | None = None, **kwargs: Any) -> CVRObservation:
@@ -201,6 +217,14 @@ class RemoteCVREnv(gym.Env):
       built with (``cvr-gym eval`` passes its ``--suite``/``--split``); a value the server was not
       started with raises ``ValueError`` instead of silently playing other tasks.
     - ``timeout_s``: seconds to wait for one reply (a real-video step can take seconds).
+
+    ## Attributes
+
+    What trainers and exports read from a local env: ``system_prompt``, ``tools``,
+    ``max_steps``, ``frame_budget`` (the served env's), and ``suite``, the served task list,
+    loaded on first use from the ``suite``/``split``/``families`` the server was started with (a
+    bundled suite, or a task file the client reads at the same path) and checked against the
+    server's, so ``len(env.unwrapped.suite)`` and task ids mean the same on both sides.
     """
 
     metadata = {"render_modes": []}
@@ -218,13 +242,45 @@ class RemoteCVREnv(gym.Env):
             self._client.close()
             raise
         self.env_id = state.env_id
+        self._served = state
+        self._suite = None
+        self.system_prompt, self.tools = state.system_prompt, state.tools
+        self.max_steps, self.frame_budget = state.max_steps, state.frame_budget
         sp = state.spaces
         self.action_space = ToolCallSpace(sp["max_videos"], sp["max_duration"], sp["max_frames_per_target"],
                                           sp["max_targets"], sp["num_options"])
         self.observation_space = UnicodeText(sp["obs_max_length"])
 
+    @property
+    def suite(self) -> Any:
+        """The served env's tasks (see the class notes); raises ``ValueError`` if they cannot be
+        loaded here or differ from the server's."""
+        if self._suite is None:
+            import inspect
+
+            from cvr_gym.core.suites import load_suite
+            from cvr_gym.envs.cvr_env import CVREnv
+
+            served = self._served.env_kwargs
+            if served.get("tasks") is not None:
+                raise ValueError(f"{self.url} serves tasks passed in code (tasks=...): their list is not known here")
+            defaults = inspect.signature(CVREnv.__init__).parameters
+            name = served.get("suite", defaults["suite"].default)
+            split = served.get("split", defaults["split"].default)
+            try:
+                suite = load_suite(name, split=split).filter(served.get("families"))
+            except (OSError, ValueError) as err:
+                raise ValueError(f"{self.url} serves suite {name!r} (split {split!r}), which cannot be loaded "
+                                 f"here: {err}") from err
+            if len(suite) != self._served.num_tasks or tasks_digest(suite) != self._served.tasks_digest:
+                raise ValueError(f"suite {name!r} (split {split!r}) here is not the one {self.url} serves: "
+                                 f"{len(suite)} tasks here, {self._served.num_tasks} there")
+            self._suite = suite
+        return self._suite
+
     def _check(self, state: CVRState, expected: dict[str, Any]) -> None:
-        served = state.env_kwargs
+        # Limits compare as the served env applies them (its defaults included).
+        served = {**state.env_kwargs, "max_steps": state.max_steps, "frame_budget": state.frame_budget}
         wrong = {k: (v, served.get(k)) for k, v in jsonable(expected).items() if served.get(k) != v}
         if wrong:
             detail = ", ".join(f"{k}={want!r} (server: {got!r})" for k, (want, got) in sorted(wrong.items()))

@@ -208,10 +208,23 @@ class _HTTPClient:
     def post_json(self, path: str, payload: dict[str, Any]) -> Any:
         raw = self.post(path, json.dumps(payload).encode("utf-8"), "application/json")
         try:
-            return json.loads(raw)
+            return _loads(raw)
         except ValueError as err:
             raise PerceptionError(f"{self.name}: POST {self.url(path)} returned a body that is not JSON: "
                                   f"{raw[:_ERROR_BODY_CHARS]!r}") from err
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _loads(raw: "bytes | str") -> Any:
+    """``json.loads`` for a server's reply: ``NaN``/``Infinity`` and nesting too deep for the
+    parser are malformed bodies (``ValueError``) like any other, not a crash of the episode."""
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def _cut_off(socks: list[Any], fired: list[bool]) -> None:
@@ -240,7 +253,7 @@ def _error_body(err: urllib.error.HTTPError) -> str:
         return ""
     text = raw.decode("utf-8", "replace").strip()
     try:  # OpenAI-style {"error": {"message": ...}}
-        data = json.loads(text)
+        data = _loads(text)
         message = data.get("error", data) if isinstance(data, dict) else data
         if isinstance(message, dict):
             message = message.get("message", message)
@@ -515,7 +528,7 @@ class OpenAIAudioBackend:
             data: Any = {"text": _plain_transcript(raw, self.name)}
         else:
             try:
-                data = json.loads(raw)
+                data = _loads(raw)
             except ValueError:
                 raise PerceptionError(f"{self.name}: the transcription reply is not JSON "
                                       f"(response_format={self.response_format!r}): "

@@ -252,6 +252,7 @@ class CVRTeamEnv(ParallelEnv):
             for _, _, c in per_agent.values():
                 c["cost"] = shared
 
+        totals = self.team_totals()
         observations, rewards, terminations, truncations, infos = {}, {}, {}, {}, {}
         for agent, (obs, info, components) in per_agent.items():
             i = self._index[agent]
@@ -262,7 +263,7 @@ class CVRTeamEnv(ParallelEnv):
             info = dict(info)
             info["reward_components"] = components
             info["episode_reward_components"] = dict(self._episode_components[agent])
-            info["team"] = self._team_info(agent, received, [e.agent for e in received])
+            info["team"] = self._team_info(agent, received, [e.agent for e in received], totals)
             text = f"{obs}\n{memory_section(received)}" if agent not in waiting else obs
             if done:
                 text += f"\n{self._result_line()}"
@@ -327,12 +328,14 @@ class CVRTeamEnv(ParallelEnv):
         totals["latency_sum_s"] = sum(t["latency_s"] for t in self._totals)
         return totals
 
-    def _team_info(self, agent: str, received: list[MemoryEntry], senders: list[str]) -> dict[str, Any]:
+    def _team_info(self, agent: str, received: list[MemoryEntry], senders: list[str],
+                   totals: dict[str, Any] | None = None) -> dict[str, Any]:
         return {"agent": agent, "index": self._index[agent], "num_agents": self.team_size,
                 "summariser": self.summariser, "topology": self.topology.kind, "round": self._round,
                 "waiting": agent in self._finished, "received_from": sorted(set(senders), key=self._index.get),
                 "memory": [e.to_dict() for e in received], "calls": self._calls[agent],
-                "totals": self.team_totals()}
+                "totals": ({**totals, "calls_by_tool": dict(totals["calls_by_tool"])} if totals is not None
+                           else self.team_totals())}
 
     def _final_info(self) -> dict[str, Any]:
         return {"answer": self._result.to_dict(), "answers": {a: _plain(v) for a, v in self._answers.items()},
@@ -348,7 +351,7 @@ class CVRTeamEnv(ParallelEnv):
 
     def _round_text(self, written: dict[str, list[MemoryEntry]]) -> str:
         lines = [f"=== round {self._round} ==="]
-        lines += [e.text() for entries in written.values() for e in entries]
+        lines += [e.text for entries in written.values() for e in entries]
         return "\n".join(lines)
 
 

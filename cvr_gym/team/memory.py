@@ -9,7 +9,7 @@ results, under a ``Team memory`` heading, and as structured records in ``info["t
 
 from __future__ import annotations
 
-import dataclasses
+from functools import cached_property
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +47,7 @@ class MemoryEntry:
     def latency_s(self) -> float:
         return sum(r.cost.latency_s for r in self.results if r.cost is not None)
 
+    @cached_property
     def text(self) -> str:
         """The entry as the agents read it: ``[agent_1] `` before the usual tool-result text."""
         return "\n".join(f"[{self.agent}] {format_result(r)}" for r in self.results)
@@ -54,7 +55,8 @@ class MemoryEntry:
     def to_dict(self) -> dict[str, Any]:
         """Plain data, evidence as (copied) :class:`Evidence` records like ``info["evidence"]``."""
         return {"round": self.round, "agent": self.agent, "call": self.call.to_dict(),
-                "evidence": [dataclasses.replace(ev, attributes=dict(ev.attributes)) for ev in self.evidence],
+                "evidence": [Evidence(ev.video, ev.start, ev.end, ev.kind, ev.content, dict(ev.attributes), ev.confidence)
+                             for ev in self.evidence],
                 "errors": [r.error for r in self.results if r.error], "new_items": self.new_items}
 
 
@@ -107,7 +109,7 @@ def memory_section(entries: Iterable[MemoryEntry]) -> str:
     entries = list(entries)
     if not entries:
         return "Team memory: nothing new from the other agents."
-    return "Team memory (the other agents' calls and results this round):\n" + "\n".join(e.text() for e in entries)
+    return "Team memory (the other agents' calls and results this round):\n" + "\n".join(e.text for e in entries)
 
 
 def with_memory(info: dict[str, Any]) -> dict[str, Any]:

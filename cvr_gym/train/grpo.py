@@ -366,7 +366,7 @@ class GRPOTrainer:
     @classmethod
     def from_checkpoint(cls, path: str | Path, **overrides: Any) -> "GRPOTrainer":
         """Resume from a checkpoint; ``overrides`` replace config fields (e.g. ``log_dir``, ``updates``)."""
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = read_checkpoint(path)
         config = GRPOConfig.from_dict({**state["config"], **overrides})
         policy = policy_from_config(state["policy"]["config"])
         trainer = cls(config, policy=policy)
@@ -385,8 +385,8 @@ class CheckpointError(ValueError):
     """A file that is not a policy checkpoint written by :class:`GRPOTrainer` (one-line message)."""
 
 
-def load_policy(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
-    """The policy stored in a checkpoint (in eval mode) and the checkpoint's wrapper configs.
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The state a trainer saved at ``path``.
 
     Raises :class:`CheckpointError` for a missing file or one the trainer did not write. Only
     tensors and plain data are unpickled (``weights_only=True``): a checkpoint cannot run code.
@@ -401,6 +401,15 @@ def load_policy(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         raise CheckpointError(f"{path}: not a checkpoint written by cvr-gym train ({reason[:200]})") from None
     if not isinstance(state, dict) or not {"policy", "wrappers", "config", "update"} <= set(state):
         raise CheckpointError(f"{path}: not a checkpoint written by cvr-gym train (missing policy/wrappers/config)")
+    return state
+
+
+def load_policy(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """The policy stored in a checkpoint (in eval mode) and the checkpoint's wrapper configs.
+
+    Raises :class:`CheckpointError` as :func:`read_checkpoint` does, or when the policy does not load.
+    """
+    state = read_checkpoint(path)
     try:
         policy = policy_from_config(state["policy"]["config"])
         policy.load_state_dict(state["policy"]["state"])
@@ -411,4 +420,4 @@ def load_policy(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
 
 
 __all__ = ["CheckpointError", "GRPOConfig", "GRPOTrainer", "clipped_surrogate", "group_advantages", "kl_k3", "load_policy",
-           "obs_to_tensors"]
+           "obs_to_tensors", "read_checkpoint"]

@@ -1,6 +1,9 @@
 """Named training recipes: a :class:`~cvr_gym.train.config.GRPOConfig` and policy settings that
 reproduce a reported result with ``cvr-gym train --recipe NAME --out DIR``.
 
+``whole-video`` (the default of ``cvr-gym train --policy mlp``): the GRPO MLP over the classic
+wrappers, observing whole videos at a learned frame count.
+
 ``active-search``: the GRPO MLP over the search wrappers (:mod:`cvr_gym.wrappers.search`): skim,
 listen, zoom into the best unresolved candidate windows, rescan unmatched videos, absolute
 windows, and the reader macro-action to answer. The policy learns what to look at, how densely,
@@ -46,13 +49,30 @@ class Recipe:
 
 
 RECIPES: dict[str, Recipe] = {
+    # ``cvr-gym train --policy mlp`` without --recipe: the first reported GRPO demonstration.
+    "whole-video": Recipe(
+        name="whole-video",
+        description=("GRPO MLP (256, 256) over the classic wrappers: observe whole videos at 8/16/32/64 "
+                     "frames, listen, answer through the reader macro-action; frame-cost weight 0.4 in "
+                     "the training reward; 16 tasks x 8 rollouts per update, 100 updates, Adam 3e-4; "
+                     "val split selects checkpoints/best.pt."),
+        config={"wrappers": "classic", "env_kwargs": {"reward": {"cost": 0.4}}, "split": "train",
+                "eval_split": "test", "select_split": "val", "group_size": 8, "tasks_per_update": 16,
+                "updates": 100, "learning_rate": 3e-4, "entropy_coef": 0.001, "num_envs": 8,
+                "catalogue": {"scales": [1], "frame_counts": [8, 16, 32, 64], "num_choices": 0},
+                "encoder": {"text_encoder": "hash"}, "eval_every": 10, "checkpoint_every": 10},
+        policy_kwargs={"hidden_sizes": [256, 256]},
+    ),
     "active-search": Recipe(
         name="active-search",
         description=("GRPO MLP (128, 128) over the search wrappers (skim / listen / zoom relative to "
-                     "question-matching evidence / rescan / absolute windows; answers through the reader); "
-                     "frame-cost weight 0.5 in the training reward; 16 tasks x 8 rollouts per update, 200 updates, Adam 1e-3 decaying to 1e-4; "
-                     "val split selects checkpoints/best.pt."),
-        config={"wrappers": "search", "env_kwargs": {"reward": {"cost": 0.5}}, "split": "train",
+                     "question-matching evidence / rescan / scan of the answer video / absolute windows; "
+                     "answers through the reader, which is masked until 24 frames per video were spent); "
+                     "frame-cost weight 0.8 in the training reward; 16 tasks x 8 rollouts per update, 200 updates, "
+                     "Adam 1e-3 decaying to 1e-4; val split selects checkpoints/best.pt."),
+        config={"wrappers": "search",
+                "catalogue": {"look_before_answer": True, "min_frames_per_video": 24, "scan_frames": [16, 32]},
+                "env_kwargs": {"reward": {"cost": 0.8}}, "split": "train",
                 "eval_split": "test", "select_split": "val", "group_size": 8, "tasks_per_update": 16,
                 "updates": 200, "learning_rate": 1e-3, "lr_decay": True, "lr_final": 0.1, "entropy_coef": 0.001,
                 "eval_every": 10, "checkpoint_every": 50},

@@ -1,12 +1,10 @@
 """Vectorised rollouts for GRPO: many episodes with chosen starts, stepped together.
 
-Each sub-env of a Gymnasium vector env is wrapped in :class:`RolloutSlot`, which plays exactly one
-episode per ``reset``: the episode's options (task index and GRPO group id) are handed to it
-beforehand with ``envs.set_attr("next_options", [...])`` (one entry per sub-env, which the vector
-API's shared ``reset(options=...)`` cannot do), and once the episode ends the slot stays put
-(absorbing steps, reward 0) until every slot of the wave is done. The slot never reports
-``terminated``/``truncated`` to the vector env, so no auto-reset ever starts an unwanted episode;
-the end of an episode is ``info["done"]``.
+Each sub-env of a Gymnasium vector env is an :class:`~cvr_gym.envs.episode_slot.EpisodeSlot`
+with numeric summary infos: a wave's reset hands every slot its episode's options (task index and
+GRPO group id) in ``options={"per_env": [...]}``, and once its episode ends a slot stays put
+(reward 0, ``info["done"]``) until every slot of the wave is done. Auto-reset is disabled, so no
+unwanted episode ever starts.
 """
 
 from __future__ import annotations
@@ -21,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from cvr_gym.envs.episode_slot import EpisodeSlot
 from cvr_gym.train.config import GRPOConfig
 from cvr_gym.train.policy import greedy_actions, obs_to_tensors
 
@@ -38,95 +37,22 @@ def make_policy_env(config: GRPOConfig, split: str | None) -> gym.Env:
     return wrap_env(env, **config.catalogue, **config.encoder)
 
 
-def _slot_env(config: GRPOConfig, split: str | None) -> gym.Env:
-    return RolloutSlot(make_policy_env(config, split))
-
-
-class RolloutSlot(gym.Wrapper):
-    """One episode per ``reset`` with options set beforehand; absorbing after the episode ends.
-
-    ## Description
-
-    Internal to the trainer. Set ``next_options`` (a dict for ``env.reset(options=...)``, or
-    ``{"skip": True}`` for a slot with nothing to do this wave), then ``reset()``.
-
-    ## Action Space / Observation Space
-
-    The wrapped env's (``Discrete`` catalogue, ``Dict`` of ``Box``).
-
-    ## Rewards
-
-    The wrapped env's until the episode ends, then 0.
-
-    ## Episode End
-
-    Never reported to the caller through ``terminated``/``truncated`` (both always False);
-    ``info["done"]`` is True from the episode's last step on.
-
-    ## Info
-
-    Only ``action_mask``, ``done``, ``real`` (the step reached the env), ``score`` (NaN until an
-    answer is scored), ``frames`` and ``steps`` (episode totals) and ``ret`` (return so far).
-    """
-
-    def __init__(self, env: gym.Env):
-        super().__init__(env)
-        self.next_options: dict | None = None
-        self._done = True
-        self._ret = 0.0
-        self._last_obs = {k: np.zeros(s.shape, np.float32) for k, s in env.observation_space.spaces.items()}
-        self._ones = np.ones(env.action_space.n, dtype=bool)
-        self._last_info = self._info(self._ones, True, False, float("nan"), 0, 0)
-
-    def _info(self, mask, done, real, score, frames, steps) -> dict:
-        return {"action_mask": mask, "done": bool(done), "real": bool(real), "score": float(score),
-                "frames": int(frames), "steps": int(steps), "ret": float(self._ret)}
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        opts = self.next_options if self.next_options is not None else options
-        self.next_options = None
-        self._ret = 0.0
-        if opts is not None and opts.get("skip"):
-            self._done = True
-            self._last_info = self._info(self._ones, True, False, float("nan"), 0, 0)
-            return self._last_obs, dict(self._last_info)
-        obs, info = self.env.reset(seed=seed, options=opts)
-        self._done = False
-        self._last_obs = obs
-        totals = info.get("totals") or {}
-        return obs, self._info(info["action_mask"], False, True, float("nan"), totals.get("frames", 0),
-                               totals.get("steps", 0))
-
-    def step(self, action: Any):
-        if self._done:
-            info = dict(self._last_info)
-            info["real"] = False
-            info["action_mask"] = self._ones
-            return self._last_obs, 0.0, False, False, info
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        self._ret += float(reward)
-        self._done = bool(terminated or truncated)
-        self._last_obs = obs
-        totals = info.get("totals") or {}
-        score = info.get("score")
-        out = self._info(info["action_mask"], self._done, True,
-                         float(score) if score is not None else (0.0 if self._done else float("nan")),
-                         totals.get("frames", 0), totals.get("steps", 0))
-        self._last_info = out
-        return obs, float(reward), False, False, dict(out)
+def _slot_env(config: GRPOConfig, split: str | None, slot: int) -> gym.Env:
+    return EpisodeSlot(make_policy_env(config, split), slot, info="summary")
 
 
 def make_vector_env(config: GRPOConfig, split: str | None, num_envs: int | None = None) -> gym.vector.VectorEnv:
     """``num_envs`` (default ``config.num_envs``) rollout slots in a sync, async or Ray vector env."""
     n = int(num_envs or config.num_envs)
-    fns = [partial(_slot_env, config, split) for _ in range(n)]
+    fns = [partial(_slot_env, config, split, i) for i in range(n)]
+    disabled = gym.vector.AutoresetMode.DISABLED  # slots play only the episodes they are handed
     if config.vectorization == "ray":
         from cvr_gym.envs.ray_vector import RayVectorEnv  # a leaf module: imports no cvr_gym code
 
-        return RayVectorEnv(fns, address=config.ray_address, copy=False)
+        return RayVectorEnv(fns, address=config.ray_address, copy=False, autoreset_mode=disabled)
     if config.vectorization == "async":
-        return gym.vector.AsyncVectorEnv(fns, context="spawn")
-    return gym.vector.SyncVectorEnv(fns, copy=False)
+        return gym.vector.AsyncVectorEnv(fns, context="spawn", autoreset_mode=disabled)
+    return gym.vector.SyncVectorEnv(fns, copy=False, autoreset_mode=disabled)
 
 
 @dataclass
@@ -161,8 +87,7 @@ def run_episodes(envs: gym.vector.VectorEnv, policy: torch.nn.Module, options: S
     try:
         for w0 in range(0, len(episodes), n):
             wave = episodes[w0: w0 + n]
-            envs.set_attr("next_options", [dict(e.options) for e in wave] + [{"skip": True}] * (n - len(wave)))
-            obs, info = envs.reset()
+            obs, info = envs.reset(options={"per_env": [dict(e.options) for e in wave] + [None] * (n - len(wave))})
             done = np.asarray(info["done"], dtype=bool).copy()
             while not done.all():
                 live = np.flatnonzero(~done)

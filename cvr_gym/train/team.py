@@ -21,7 +21,7 @@ import torch
 from cvr_gym.team.env import CVRTeamEnv
 from cvr_gym.team.memory import with_memory
 from cvr_gym.train.config import GRPOConfig
-from cvr_gym.train.grpo import GRPOTrainer
+from cvr_gym.train.grpo import GRPOTrainer, read_checkpoint
 from cvr_gym.train.policy import greedy_actions, obs_to_tensors, policy_from_config
 from cvr_gym.train.rollout import Episode
 from cvr_gym.wrappers.search import catalogue_from_config, encoder_from_config
@@ -195,7 +195,7 @@ class TeamGRPOTrainer(GRPOTrainer):
 
     @classmethod
     def from_checkpoint(cls, path: Any, **overrides: Any) -> "TeamGRPOTrainer":
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = read_checkpoint(path)
         config = TeamGRPOConfig.from_dict({**state["config"], **overrides})
         trainer = cls(config, policy=policy_from_config(state["policy"]["config"]))
         trainer.load_state_dict(state)

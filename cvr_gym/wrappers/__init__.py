@@ -28,13 +28,15 @@ from cvr_gym.wrappers.vector_observation import VectorObservation
 
 
 def wrap_env(env: gym.Env, factored: bool = False, text_encoder: Any = "hash", text_dim: int = 128,
-             max_options: int = 8, time_bins: int = 16, call_cost: float = 0.005, masked_penalty: float = 0.01,
+             max_options: int = 8, time_bins: int = 16, call_cost: float = 0.0, masked_penalty: float = 0.01,
              flat: bool = False, **catalogue_kwargs: Any) -> gym.Env:
     """``VectorObservation(DiscreteActions(env, ...))``: numbers in, numbers out.
 
-    The defaults suit masked and unmasked algorithms alike: each non-answer step costs
-    ``call_cost`` and a masked action ``masked_penalty`` (masked algorithms never pay either), and
-    a non-answer on the last step becomes an answer. ``flat=True`` flattens the ``Dict``
+    The defaults suit masked and unmasked algorithms alike: a masked action costs
+    ``masked_penalty`` (masked algorithms never pay it; repeating a call is masked, so an unmasked
+    policy cannot loop on free ``listen`` calls), an action that would end the episode unanswered
+    becomes an answer, and ``call_cost`` (0 by default; measured with plain PPO it made the policy
+    answer too early) charges every non-answer step. ``flat=True`` flattens the ``Dict``
     observation into one ``Box`` (``gymnasium.wrappers.FlattenObservation``) for an ``MlpPolicy``;
     ``action_masks()`` stays reachable through ``env.get_wrapper_attr("action_masks")``.
     ``catalogue_kwargs`` go to :class:`DiscreteActions` (``scales``, ``frame_counts``, ...);

@@ -30,8 +30,8 @@ should condition on the answer type, which the vector observation exposes):
 - ``free_text``: only ``c = 0``: the gathered evidence lines quoted as the answer.
 
 ``answer_from_evidence`` is a macro-action: it answers with what a reader makes of the evidence
-gathered so far (:func:`read_from_evidence`: the generator's ``cvr_gym.data.readers.read_answer``
-when that module is installed, else a simple built-in reader). The policy then learns *what to
+gathered so far (:func:`read_from_evidence`: :func:`cvr_gym.data.readers.read_answer`, the task
+family's reader where there is one, else the generic reader). The policy then learns *what to
 look at and when to stop*; the reader turns evidence into an answer. Scores reached through it
 measure search, not evidence reasoning: report them as such.
 """

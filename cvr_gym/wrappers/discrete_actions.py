@@ -66,8 +66,8 @@ class DiscreteActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     Which settings to use: masked algorithms (sb3-contrib ``MaskablePPO``, the GRPO
     ``MLPPolicy``) need none of these; unmasked ones (SB3 ``PPO``, ``A2C``, CleanRL) should use
-    :func:`~cvr_gym.wrappers.wrap_env`'s defaults (``call_cost=0.005``, ``masked_penalty=0.01``,
-    forced answer, and ``flat=True`` for an ``MlpPolicy``).
+    :func:`~cvr_gym.wrappers.wrap_env`'s defaults (``masked_penalty=0.01``, forced answer, and
+    ``flat=True`` for an ``MlpPolicy``; ``call_cost`` stays 0: with it PPO learned to answer early).
 
     ## Episode End
 
@@ -131,10 +131,21 @@ class DiscreteActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return obs, info
 
     def to_index(self, action: Any) -> int:
-        """The flat catalogue index of an action of this wrapper's action space."""
-        if self.factored:
-            return self.catalogue.flat_from_factored(np.asarray(action).reshape(-1))
-        return int(np.asarray(action).reshape(()))
+        """The flat catalogue index of an action of this wrapper's action space.
+
+        Anything else raises ``ValueError`` (wrong shape or type) or ``IndexError`` (a number out
+        of range) naming the space, as Gymnasium envs do for actions outside their space."""
+        try:
+            if not self.factored:
+                return int(np.asarray(action).reshape(()))
+            vec = [int(x) for x in np.asarray(action).reshape(-1)]
+            if len(vec) != len(self.action_space.nvec):
+                raise ValueError(f"{len(vec)} numbers, not {len(self.action_space.nvec)}")
+        except (TypeError, ValueError, OverflowError) as err:
+            raise ValueError(f"action {_short(action)} is not in {self.action_space}: {err}") from None
+        if any(not 0 <= x < n for x, n in zip(vec, self.action_space.nvec)):
+            raise IndexError(f"action {vec} is outside {self.action_space}")
+        return self.catalogue.flat_from_factored(vec)
 
     def step(self, action: Any):
         index = self.to_index(action)
@@ -173,6 +184,11 @@ class DiscreteActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
 
 _ANSWERS = ("answer", "answer_from_evidence")
+
+
+def _short(action: Any) -> str:
+    text = repr(action)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _kind(catalogue: Any, index: int) -> str | None:

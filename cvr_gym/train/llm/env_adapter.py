@@ -67,14 +67,18 @@ class CVRToolEnv:
 
     # The tools. Type hints and Google-style docstrings are what TRL turns into schemas; they
     # mirror env.unwrapped.tools (names, parameters, required ones).
-    def observe(self, targets: list[dict[str, float]], focus: str = "") -> str:
+    def observe(self, targets: list[dict[str, float]], focus: str = "", resize: float | None = None) -> str:
         """Ask the visual agent what is visible in time windows of videos. num_frames frames are sampled evenly in each window: few frames over a long window can miss short events. Several targets compare windows side by side.
 
         Args:
             targets: windows to look at, each {"video": 1-based index, "start": seconds, "end": seconds, "num_frames": frames to sample (each costs budget)}
             focus: what to look for; evidence matching it comes first
+            resize: scale of each frame's sides before the visual agent looks (default 1): visual tokens scale with the area, so 0.5 costs a quarter, but small text and objects may become unreadable
         """
-        return self._tool({"name": "observe", "arguments": {"targets": targets, "focus": focus}})
+        arguments: dict[str, Any] = {"targets": targets, "focus": focus}
+        if resize is not None:
+            arguments["resize"] = resize
+        return self._tool({"name": "observe", "arguments": arguments})
 
     def listen(self, video: int, start: float, end: float, focus: str = "") -> str:
         """Ask the audio agent for the speech and sounds in a time window of one video.
