@@ -183,6 +183,20 @@ def test_the_judge_does_not_follow_redirects_or_read_without_bound(srv):
     assert judge(question="q", answer="a", points=["p"], output="o") == ([True], [False])
 
 
+def test_the_judge_timeout_bounds_the_whole_call_and_its_replies_are_capped(srv):
+    from cvr_gym.core.ccqa_judge import JudgeError, OpenAIJudge
+
+    judge = OpenAIJudge(_url(srv[0]), model="m", timeout=1.0, retries=0)
+    srv[0].state["mode"] = "drip"
+    t0 = time.monotonic()
+    with pytest.raises(JudgeError, match="timed out after 1 s"):
+        judge(question="q", answer="a", points=["p"], output="o")
+    assert time.monotonic() - t0 < 5.0  # the server would drip for 30 s
+    srv[0].state["mode"] = "huge_declared"
+    with pytest.raises(JudgeError, match="more than"):
+        judge(question="q", answer="a", points=["p"], output="o")
+
+
 @pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b'{"choices": [{"message": {"content": NaN}}]}'])
 def test_deeply_nested_or_nan_replies_are_perception_errors(srv, body):
     srv[0].state["body"] = body
