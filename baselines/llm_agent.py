@@ -83,10 +83,10 @@ class OpenAIChatBackend:
 
     def __init__(self, base_url: str, model: str, key_env: str = "OPENAI_API_KEY", temperature: float = 0.0,
                  max_tokens: int = 512, timeout: float = 120.0, retries: int = 2):
-        # The perception backends' client: timeouts, retries with backoff, no proxy for loopback.
-        from cvr_gym.perception.http_backends import _HTTPClient
+        # The model servers' client: whole-call deadline, retries with backoff, no proxy for loopback.
+        from cvr_gym.core.http import HTTPClient
 
-        self.http = _HTTPClient("llm agent", base_url, key_env, timeout, retries, 1.0)
+        self.http = HTTPClient("llm agent", base_url, key_env, timeout, retries, 1.0)
         self.model = model
         self.temperature = float(temperature)
         self.max_tokens = int(max_tokens)
