@@ -14,7 +14,7 @@ random policy over the same catalogue, which also uses the reader).
 
 ``--wrappers search`` uses the search wrappers of :mod:`cvr_gym.wrappers.search` instead (skim,
 listen, zoom relative to question-matching evidence, rescans, absolute windows; coverage and
-match-heat features), the same ones the ``active-search`` GRPO recipe trains on. ``--cost`` sets
+match-heat features) with the settings the ``active-search`` GRPO recipe trains with. ``--cost`` sets
 the frame-cost weight of the training reward (the env's default is 0.1); evaluation reports score
 and frames, which do not depend on it.
 """
@@ -37,9 +37,11 @@ def make_env(suite: str, split: str, wrappers: str = "classic", cost: float | No
     kwargs = {"reward": {"cost": cost}} if cost is not None else {}
     env = gym.make("CVRSim-v0", suite=suite, split=split, disable_env_checker=True, **kwargs)
     if wrappers == "search":
+        from cvr_gym.train.recipes import get_recipe
         from cvr_gym.wrappers.search import wrap_search_env
 
-        return wrap_search_env(env)
+        recipe = get_recipe("active-search").config  # the same wrapper settings as the GRPO recipe
+        return wrap_search_env(env, catalogue=recipe.get("catalogue"), encoder=recipe.get("encoder"))
     return wrap_env(env, **CATALOGUE)
 
 

@@ -58,13 +58,13 @@ def test_zoom_windows_are_inside_the_video_and_around_the_match(mini_suite_path)
     env = _env(mini_suite_path)
     cat = env.get_wrapper_attr("catalogue")
     env.reset(options={"task_index": 0})
-    env.step(_index(cat, "skim", frames=16))  # video 1: a frame every 3.75 s, one at 31.9 s sees the blue car
+    env.step(_index(cat, "skim", frames=16, listen=False))  # video 1: a frame every 3.75 s, one at 31.9 s sees the blue car
     state = env.get_wrapper_attr("state")
     mem = memory_of(state)
     blue = [c for c in mem.candidates() if c.video == 0 and c.start <= 30 and c.end >= 32]
     assert blue, mem.candidates()
     mask = env.action_masks()
-    zoom = _index(cat, "zoom", count=1, frames=32)
+    zoom = _index(cat, "zoom", level=1.0, frames=48)
     assert mask[zoom]
     call = cat.to_tool_call(zoom, state)
     (target,) = call.arguments.targets
@@ -87,7 +87,7 @@ def test_masks_and_named_windows(mini_suite_path):
     _, info = env.reset(options={"task_index": 0})
     mask = info["action_mask"]
     assert mask[cat.reader_index] and mask[_index(cat, "listen")]
-    assert not mask[_index(cat, "zoom", count=1, frames=16)]  # nothing seen yet
+    assert not mask[_index(cat, "zoom", level=1.0, frames=16)]  # nothing seen yet
     assert not mask[_index(cat, "window", video=2, window=0, frames=8)]  # the task has 2 videos
     env.step(_index(cat, "listen"))
     assert not env.action_masks()[_index(cat, "listen")]  # every track heard
@@ -152,3 +152,93 @@ def test_check_env_and_maskable_ppo(mini_suite_path):
     obs, _ = env.reset(seed=1)
     action, _ = model.predict(obs, action_masks=env.action_masks(), deterministic=True)
     assert env.action_masks()[int(action)]
+
+
+def test_masked_moves_sent_anyway_never_crash(mini_suite_path):
+    env = _env(mini_suite_path)
+    cat = env.get_wrapper_attr("catalogue")
+    for task in range(6):
+        for index in range(len(cat) - 1):
+            env.reset(options={"task_index": task})
+            obs, _, _, _, info = env.step(index)  # many of these are masked at the start
+            assert env.observation_space.contains(obs)
+    env.close()
+
+
+def test_frame_allowance_per_video_caps_looks(mini_suite_path):
+    env = wrap_search_env(gym.make("CVRSim-v0", suite=str(mini_suite_path), split=None, disable_env_checker=True),
+                          catalogue={"frames_per_video": 10})
+    cat, enc = env.get_wrapper_attr("catalogue"), env.get_wrapper_attr("encoder")
+    assert enc.frames_per_video == 10 and cat.config()["frames_per_video"] == 10
+    obs, _ = env.reset(options={"task_index": 0})  # 2 videos: 20 frames allowed of the env's 256
+    assert obs["progress"][2] == 1.0
+    obs, _, _, _, info = env.step(_index(cat, "skim", frames=8, listen=False))  # 16 frames
+    assert info["totals"]["frames"] == 16
+    assert obs["progress"][1] == pytest.approx(16 / 20) and obs["progress"][2] == pytest.approx(4 / 20)
+    _, _, _, _, info = env.step(_index(cat, "window", video=0, window=0, frames=16))  # cut to the 4 left
+    assert info["totals"]["frames"] == 20
+    mask = env.action_masks()
+    looks = [i for i in range(len(cat)) if cat.entry(i).kind == "observe"]
+    assert not mask[looks].any() and mask[cat.reader_index]
+    env.close()
+
+
+def test_look_before_answer_masks_the_reader_until_every_video_was_seen(mini_suite_path):
+    env = wrap_search_env(gym.make("CVRSim-v0", suite=str(mini_suite_path), split=None, disable_env_checker=True),
+                          catalogue={"look_before_answer": True})
+    cat = env.get_wrapper_attr("catalogue")
+    _, info = env.reset(options={"task_index": 0})
+    assert not info["action_mask"][cat.reader_index] and info["action_mask"][_index(cat, "listen")]
+    env.step(_index(cat, "window", video=0, window=0, frames=8))  # video 2 still unseen
+    assert not env.action_masks()[cat.reader_index]
+    env.step(_index(cat, "window", video=1, window=0, frames=8))
+    assert env.action_masks()[cat.reader_index]
+    env.close()
+
+
+def test_scan_looks_at_the_answer_video_between_the_frames_taken(mini_suite_path):
+    env = wrap_search_env(gym.make("CVRSim-v0", suite=str(mini_suite_path), split=None, disable_env_checker=True),
+                          catalogue={"scan_frames": (8,)})
+    cat = env.get_wrapper_attr("catalogue")
+    scan = _index(cat, "scan", frames=8)
+    assert cat.action_groups()[scan] == cat.action_groups()[_index(cat, "rescan", frames=8)]
+    state = env.get_wrapper_attr("state")
+    for task in range(6):
+        _, info = env.reset(options={"task_index": task})
+        if state.answer_video:
+            break
+    else:
+        pytest.skip("no task of the mini suite names an answer video")
+    assert info["action_mask"][scan]
+    env.step(_index(cat, "skim", frames=8, listen=False))
+    v, d = state.answer_video, state.durations[state.answer_video - 1]
+    (target,) = cat.to_tool_call(scan, state).arguments.targets
+    assert target.video == v and target.num_frames == 8
+    assert target.start == pytest.approx(d / 8 / 2, abs=1e-3) and target.end == pytest.approx(d)
+    env.close()
+
+
+def test_active_search_recipe_config(tmp_path):
+    from cvr_gym.train.recipes import get_recipe
+
+    recipe = get_recipe("active-search")
+    cfg = recipe.build(str(tmp_path), seed=3, updates=7, perception_noise=(0.1, 0.05))
+    assert cfg.wrappers == "search" and cfg.select_split == "val" and cfg.log_dir == str(tmp_path)
+    assert (cfg.seed, cfg.updates) == (3, 7)
+    assert cfg.env_kwargs["perception_noise"] == {"miss_prob": 0.1, "confusion_prob": 0.05}
+    assert cfg.env_kwargs["reward"] == recipe.config["env_kwargs"]["reward"]  # noise keeps the recipe's reward
+    assert "perception_noise" not in recipe.build(str(tmp_path)).env_kwargs
+    with pytest.raises(ValueError, match="unknown recipe"):
+        get_recipe("nope")
+
+
+def test_train_recipe_writes_best_checkpoint_and_curve(tmp_path):
+    from cvr_gym.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--recipe", "active-search", "--out", str(out), "--updates", "1", "--no-progress"]) == 0
+    assert (out / "checkpoints" / "best.pt").is_file() and (out / "learning_curve.png").stat().st_size > 0
+    from baselines.checkpoint_agent import CheckpointAgent
+
+    agent = CheckpointAgent(out / "checkpoints" / "best.pt")
+    assert isinstance(agent.catalogue, SearchCatalogue) and agent.catalogue.look_before_answer

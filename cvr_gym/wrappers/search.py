@@ -15,9 +15,12 @@ policy can learn how many frames to spend but never where to zoom. This module a
   heat per video and window at several scales, the best candidate windows, per-option match,
   answer type, budget).
 - :class:`SearchCatalogue`: actions relative to what was seen (zoom into the best unresolved
-  candidates, rescan where nothing matched between the frames already taken, skim every video,
-  listen to every track) as well as absolute windows, and the ``answer_from_evidence`` reader
-  macro-action.
+  candidates, rescan where nothing matched between the frames already taken, scan the video the
+  answer is about, skim every video, listen to every track) as well as absolute windows, and the
+  ``answer_from_evidence`` reader macro-action. Options shape the search without naming any task
+  family: ``frames_per_video`` (an allowance, the heuristic's cap), ``look_before_answer`` and
+  ``min_frames_per_video`` (the reader is masked until every video, or that many frames per
+  video, was looked at). A look never re-samples frame times already taken.
 
 Everything is computed from the question, the options and the evidence text, so it works on
 generated, imported and real suites alike (no per-family features). Both classes are drop-in
@@ -28,7 +31,16 @@ replacements for :class:`~cvr_gym.wrappers.catalogue.ActionCatalogue` and
 checkpoint agent; :func:`wrap_search_env` builds the pair.
 
 Scores reached with these wrappers answer through the reader macro-action: they measure search,
-not evidence reasoning.
+not evidence reasoning. ``cvr-gym train --recipe active-search`` (:mod:`cvr_gym.train.recipes`)
+trains the GRPO MLP over them; ``examples/train_sb3_ppo.py --wrappers search`` trains SB3's
+MaskablePPO over the same settings.
+
+Example::
+
+    env = wrap_search_env(gym.make("CVRSim-v0", split="train"),
+                          catalogue={"look_before_answer": True, "scan_frames": (16, 32)})
+    obs, info = env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step(int(np.flatnonzero(env.action_masks())[0]))
 """
 
 from __future__ import annotations
@@ -268,6 +280,19 @@ def named_windows(question: str, durations: Sequence[float]) -> list[tuple[int, 
     return out
 
 
+def frame_allowance(state: EpisodeState, frames_per_video: int | None) -> int:
+    """Frames an episode may spend: the env's budget, capped at ``frames_per_video`` times the
+    number of videos when given (the same cap as the heuristic's and single-pass's)."""
+    if not frames_per_video:
+        return state.frame_budget
+    return min(state.frame_budget, int(frames_per_video) * max(1, state.num_videos))
+
+
+def frames_left(state: EpisodeState, frames_per_video: int | None) -> int:
+    """Frames still allowed (:func:`frame_allowance` minus the frames spent)."""
+    return max(0, frame_allowance(state, frames_per_video) - state.frames)
+
+
 def memory_of(state: EpisodeState, dense_spacing: float = 2.0) -> SearchMemory:
     """The :class:`SearchMemory` of ``state``, up to date (kept on the state between calls)."""
     mem = state.__dict__.get("_search_memory")
@@ -284,14 +309,15 @@ def memory_of(state: EpisodeState, dense_spacing: float = 2.0) -> SearchMemory:
 class SearchEntry:
     """One catalogue entry. ``kind`` is ``observe``, ``listen`` or ``answer_from_evidence``
     (what reaches the env); ``move`` says how the call is built (``skim``, ``zoom``, ``rescan``,
-    ``window``, ``listen``, ``answer``); the rest parametrise it (-1 when unused)."""
+    ``scan``, ``window``, ``listen``, ``answer``); the rest parametrise it (-1 when unused)."""
 
     kind: str
     move: str
     video: int = -1
     window: int = -1
     frames: int = -1
-    count: int = -1
+    level: float = -1.0
+    listen: bool = False
 
 
 class SearchCatalogue:
@@ -299,52 +325,79 @@ class SearchCatalogue:
 
     Entries, in order:
 
-    1. ``skim(f)``: one observe call over every whole video, ``f`` frames each (``skim_frames``);
+    1. ``skim(f)``: one observe call over every whole video, ``f`` frames each (``skim_frames``),
+       and the same with every unheard audio track listened to in the same step;
     2. ``listen``: listen to every whole audio track not yet heard (one step);
-    3. ``zoom(k, cap)``: observe the ``k`` best unresolved candidate windows (``zoom_counts``),
-       each with frames every ``dense_spacing`` seconds but at most ``cap`` (``zoom_caps``);
+    3. ``zoom(level, dense)``: observe the best unresolved candidate window (``level`` 1) or every
+       unresolved candidate scoring at least ``level`` times the best one (up to ``max_targets``;
+       ``zoom_levels``); a window gets a frame every ``dense_spacing`` seconds when that takes at
+       most ``dense`` frames (``zoom_dense``), else ``narrow_frames`` frames spread over it, which
+       tighten its bounds for the next zoom;
     4. ``rescan(f)``: observe the videos where nothing matched, ``f`` frames each, shifted by half
        the gap between the frames already taken (new times);
-    5. ``window(v, w, f)``: observe window ``w`` (scales ``scales``) of video ``v`` with ``f``
+    5. ``scan(f)``: observe the video the answer is about (the task's ``answer_video``, e.g. "when
+       in video 3 ...?"), whole, ``f`` frames (``scan_frames``, none by default), shifted by half
+       the gap between the frames already taken;
+    6. ``window(v, w, f)``: observe window ``w`` (scales ``scales``) of video ``v`` with ``f``
        frames (``frame_counts``);
-    6. ``answer_from_evidence``: the reader macro-action (:func:`cvr_gym.wrappers.catalogue.read_from_evidence`).
+    7. ``answer_from_evidence``: the reader macro-action (:func:`cvr_gym.wrappers.catalogue.read_from_evidence`).
 
-    Masked out: moves with nothing to do (no unresolved candidate, no unheard track, every video
-    matched), observe moves with no frames left, moves on missing videos, and everything but the
-    answer on the last step. Requests above the frames left are cut to fit.
+    Masked out: moves with nothing to do (no unresolved candidate, a multi-window zoom that would
+    pick only the best window, no unheard track, every video matched, no answer video to scan), observe moves with no
+    frames left, moves on missing videos, everything but the answer on the last step, and (with
+    ``look_before_answer``) the answer while some video has not been looked at (or, with
+    ``min_frames_per_video``, while fewer frames than that per video were spent).
+    Requests above the frames left are cut to fit. With ``frames_per_video`` the frames left are
+    those of an allowance of that many frames per video (capped by the env's budget), the cap
+    the heuristic and single-pass agents work under, so a policy is compared at equal cost.
 
     Arguments:
         max_videos: videos a task may have.
-        skim_frames, zoom_counts, zoom_caps, rescan_frames, scales, frame_counts: see above.
+        skim_frames, zoom_levels, zoom_dense, narrow_frames, rescan_frames, scan_frames, scales,
+            frame_counts: see above.
         dense_spacing: seconds between frames at which a window counts as resolved.
         max_targets: targets per observe call (the env's, default 4).
         max_frames_per_target: the env's per-target frame limit (default 64).
+        frames_per_video: frame allowance per video on average (``None``: the env's budget only).
+        look_before_answer: mask the answer until every video has had a frame looked at (while
+            frames are left): without it a cost-weighted reward teaches a policy to answer from
+            listening alone, guessing on questions about what is seen.
+        min_frames_per_video: mask the answer until this many frames per video were spent (while
+            frames are left), a floor under the search so that no kind of question is given up on.
         focus: ``"question"`` (the question is the focus prompt) or a fixed text.
     """
 
     def __init__(self, max_videos: int = 4, skim_frames: Sequence[int] = (8, 12, 16, 24),
-                 zoom_counts: Sequence[int] = (1, 2, 4), zoom_caps: Sequence[int] = (16, 24, 32, 48),
-                 rescan_frames: Sequence[int] = (8, 16), scales: Sequence[int] = (1, 2, 4),
-                 frame_counts: Sequence[int] = (8, 16), dense_spacing: float = 2.0, narrow_frames: int = 6,
-                 max_targets: int = 4,
-                 max_frames_per_target: int = 64, focus: str = "question", **_ignored: Any):
+                 zoom_levels: Sequence[float] = (1.0, 0.9, 0.6), zoom_dense: Sequence[int] = (6, 16, 48),
+                 narrow_frames: int = 6, rescan_frames: Sequence[int] = (8, 16), scan_frames: Sequence[int] = (),
+                 scales: Sequence[int] = (1, 2, 4),
+                 frame_counts: Sequence[int] = (8, 16), dense_spacing: float = 2.0, max_targets: int = 4,
+                 max_frames_per_target: int = 64, frames_per_video: int | None = None,
+                 look_before_answer: bool = False, min_frames_per_video: int = 0, focus: str = "question",
+                 **_ignored: Any):
+        self.look_before_answer = bool(look_before_answer)
+        self.min_frames_per_video = int(min_frames_per_video)
         self.max_videos = int(max_videos)
+        self.frames_per_video = int(frames_per_video) if frames_per_video else None
         self.skim_frames = tuple(int(f) for f in skim_frames)
-        self.zoom_counts = tuple(int(k) for k in zoom_counts)
-        self.zoom_caps = tuple(int(c) for c in zoom_caps)
+        self.zoom_levels = tuple(float(x) for x in zoom_levels)
+        self.zoom_dense = tuple(int(c) for c in zoom_dense)
+        self.narrow_frames = int(narrow_frames)
         self.rescan_frames = tuple(int(f) for f in rescan_frames)
+        self.scan_frames = tuple(int(f) for f in scan_frames)
         self.scales = tuple(int(s) for s in scales)
         self.frame_counts = tuple(int(f) for f in frame_counts)
         self.dense_spacing = float(dense_spacing)
-        self.narrow_frames = int(narrow_frames)
         self.max_targets = int(max_targets)
         self.max_frames_per_target = int(max_frames_per_target)
         self.focus = focus
         self.windows = tuple((k / s, (k + 1) / s) for s in self.scales for k in range(s))
-        entries: list[SearchEntry] = [SearchEntry("observe", "skim", frames=f) for f in self.skim_frames]
+        entries: list[SearchEntry] = [SearchEntry("observe", "skim", frames=f, listen=li)
+                                      for li in (False, True) for f in self.skim_frames]
         entries.append(SearchEntry("listen", "listen"))
-        entries += [SearchEntry("observe", "zoom", count=k, frames=c) for k in self.zoom_counts for c in self.zoom_caps]
+        entries += [SearchEntry("observe", "zoom", level=x, frames=c) for x in self.zoom_levels for c in self.zoom_dense]
         entries += [SearchEntry("observe", "rescan", frames=f) for f in self.rescan_frames]
+        entries += [SearchEntry("observe", "scan", frames=f) for f in self.scan_frames]
         entries += [SearchEntry("observe", "window", video=v, window=w, frames=f)
                     for v in range(self.max_videos) for w in range(len(self.windows)) for f in self.frame_counts]
         entries.append(SearchEntry("answer_from_evidence", "answer"))
@@ -357,11 +410,15 @@ class SearchCatalogue:
     def config(self) -> dict[str, Any]:
         """Arguments that rebuild this catalogue (stored in checkpoints; ``class`` names it)."""
         return {"class": f"{__name__}:SearchCatalogue", "max_videos": self.max_videos,
-                "skim_frames": list(self.skim_frames), "zoom_counts": list(self.zoom_counts),
-                "zoom_caps": list(self.zoom_caps), "rescan_frames": list(self.rescan_frames),
-                "scales": list(self.scales), "frame_counts": list(self.frame_counts),
-                "dense_spacing": self.dense_spacing, "narrow_frames": self.narrow_frames, "max_targets": self.max_targets,
-                "max_frames_per_target": self.max_frames_per_target, "focus": self.focus}
+                "skim_frames": list(self.skim_frames), "zoom_levels": list(self.zoom_levels),
+                "zoom_dense": list(self.zoom_dense), "narrow_frames": self.narrow_frames,
+                "rescan_frames": list(self.rescan_frames), "scan_frames": list(self.scan_frames),
+                "scales": list(self.scales),
+                "frame_counts": list(self.frame_counts), "dense_spacing": self.dense_spacing,
+                "max_targets": self.max_targets, "max_frames_per_target": self.max_frames_per_target,
+                "frames_per_video": self.frames_per_video, "look_before_answer": self.look_before_answer,
+                "min_frames_per_video": self.min_frames_per_video,
+                "focus": self.focus}
 
     def __len__(self) -> int:
         return self.n
@@ -370,20 +427,23 @@ class SearchCatalogue:
         return self._entries[index]
 
     def action_groups(self) -> list[int]:
-        """Group per entry for hierarchical policies: 0 skim/listen, 1 zoom/rescan, 2 windows, 3 answer."""
-        ids = {"skim": 0, "listen": 0, "zoom": 1, "rescan": 1, "window": 2, "answer": 3}
+        """Group per entry for hierarchical policies: 0 skim/listen, 1 zoom/rescan/scan, 2 windows, 3 answer."""
+        ids = {"skim": 0, "listen": 0, "zoom": 1, "rescan": 1, "scan": 1, "window": 2, "answer": 3}
         return [ids[e.move] for e in self._entries]
 
     def describe(self, index: int) -> str:
         e = self._entries[index]
         if e.move == "skim":
-            return f"skim every video x{e.frames}"
+            return f"skim every video x{e.frames}" + (" and listen" if e.listen else "")
         if e.move == "listen":
             return "listen to every track"
         if e.move == "zoom":
-            return f"zoom into the {e.count} best candidate(s), up to {e.frames} frames per video in all"
+            which = "the best candidate" if e.level >= 1.0 else f"candidates scoring >= {e.level:g} x best"
+            return f"zoom into {which}, dense up to {e.frames} frames"
         if e.move == "rescan":
             return f"rescan unmatched videos x{e.frames}"
+        if e.move == "scan":
+            return f"scan the answer video x{e.frames}"
         if e.move == "window":
             a, b = self.windows[e.window]
             return f"observe v{e.video + 1} [{a:.3g}-{b:.3g}] x{e.frames}"
@@ -397,24 +457,27 @@ class SearchCatalogue:
             return mask
         mem = memory_of(state, self.dense_spacing)
         nv = min(state.num_videos, self.max_videos)
-        can_look = state.frames_left > 0 and nv > 0
+        can_look = frames_left(state, self.frames_per_video) > 0 and nv > 0
         unheard = any(a and not h for a, h in zip(state.has_audio, mem.listened))
-        unresolved = len(mem.unresolved())
+        open_windows = mem.unresolved()
         unmatched = bool(mem.unmatched_videos()) and mem.skims > 0
-        targets = unresolved + (len(mem.unmatched_videos()) if mem.skims > 0 else 0)
         for i, e in enumerate(self._entries):
             if e.move == "skim":
-                mask[i] = can_look
+                mask[i] = can_look and (unheard or not e.listen)
             elif e.move == "listen":
                 mask[i] = unheard
             elif e.move == "zoom":
-                # k = 1 always; larger k only when there are more than the next smaller k covers
-                smaller = max([k for k in self.zoom_counts if k < e.count], default=0)
-                mask[i] = can_look and targets > smaller
+                mask[i] = can_look and bool(open_windows) and (
+                    e.level >= 1.0 or len(self._select(open_windows, e.level)) > 1)
             elif e.move == "rescan":
                 mask[i] = can_look and unmatched
+            elif e.move == "scan":
+                mask[i] = can_look and 1 <= (state.answer_video or 0) <= nv
             elif e.move == "window":
                 mask[i] = can_look and e.video < nv
+        if can_look and ((self.look_before_answer and any(not mem.samples[v] for v in range(nv)))
+                         or state.frames < self.min_frames_per_video * nv):
+            mask[self.reader_index] = False  # the reader would guess: look first
         return mask
 
     # -- decoding --------------------------------------------------------------------------------
@@ -422,8 +485,12 @@ class SearchCatalogue:
         return state.question[:300] if self.focus == "question" else self.focus
 
     def _targets(self, wanted: list[tuple[int, float, float, int]], state: EpisodeState) -> list[tuple[int, float, float, int]]:
-        """Clip frame requests to the per-target limit and the frames left, in order."""
-        left = state.frames_left
+        """Clip frame requests to the per-target limit and the frames left, in order. A request whose
+        frames would fall where frames were already taken (the same window asked again, e.g. a
+        zoom narrowing a window its last frames did not tighten) starts half a frame gap later,
+        so every look brings new times."""
+        left = frames_left(state, self.frames_per_video)
+        times = memory_of(state, self.dense_spacing).samples
         out = []
         for v, a, b, f in wanted[: self.max_targets]:
             f = max(0, min(int(f), self.max_frames_per_target, left))
@@ -433,28 +500,25 @@ class SearchCatalogue:
             end = min(b, state.durations[v])
             if end <= a:
                 continue
+            step = (end - a) / f
+            i = bisect.bisect_left(times[v], a + 0.4 * step)
+            if i < len(times[v]) and times[v][i] <= a + 0.6 * step:  # the first frame was taken before
+                a += 0.5 * step
             out.append((v + 1, round(a, 3), round(end, 3), f))
         return out
 
-    def _zoom(self, mem: SearchMemory, state: EpisodeState, count: int, allowance: int) -> list[tuple[int, float, float, int]]:
-        """The ``count`` best unresolved candidates (videos where nothing matched fill free slots,
-        rescanned between the frames taken); each gets frames every ``dense_spacing`` s when that
-        fits its share of ``allowance``, else ``narrow_frames`` frames that tighten its bounds."""
-        chosen: list[tuple[int, float, float]] = [(c.video, c.start, c.end) for c in mem.unresolved()[:count]]
-        if len(chosen) < count:
-            for v in mem.unmatched_videos():
-                if len(chosen) >= count:
-                    break
-                gap = state.durations[v] / max(1, len(mem.samples[v]))
-                chosen.append((v, min(state.durations[v] * 0.999, gap / 2), state.durations[v]))
-        left = max(len(chosen) * 2, min(allowance, state.frames_left))
+    def _select(self, open_windows: list[Candidate], level: float) -> list[Candidate]:
+        if not open_windows or level >= 1.0:
+            return open_windows[:1]
+        top = open_windows[0].score
+        return [c for c in open_windows if c.score >= level * top][: self.max_targets]
+
+    def _zoom(self, mem: SearchMemory, level: float, dense_cap: int) -> list[tuple[int, float, float, int]]:
+        """Targets of ``zoom(level, dense_cap)`` (see the class docstring)."""
         out = []
-        for k, (v, a, b) in enumerate(chosen):
-            share = max(1, left // (len(chosen) - k))
-            dense = mem.dense_frames(b - a)
-            frames = dense if dense <= share else min(share, self.narrow_frames)
-            left -= frames
-            out.append((v, a, b, frames))
+        for c in self._select(mem.unresolved(), level):
+            dense = mem.dense_frames(c.end - c.start)
+            out.append((c.video, c.start, c.end, dense if dense <= dense_cap else min(dense_cap, self.narrow_frames)))
         return out
 
     def to_tool_call(self, index: int, state: EpisodeState) -> "ToolCall | list[ToolCall]":
@@ -470,18 +534,17 @@ class SearchCatalogue:
         focus = self._focus(state)
         nv = min(state.num_videos, self.max_videos)
         if e.move == "listen":
-            calls = [ToolCall.listen(v + 1, 0.0, state.durations[v], focus=focus)
-                     for v in range(nv) if state.has_audio[v] and not mem.listened[v]]
-            return calls or [ToolCall.listen(1, 0.0, state.durations[0] if nv else 1.0, focus=focus)]
+            return self._listen_calls(mem, state, focus) or [
+                ToolCall.listen(1, 0.0, state.durations[0] if nv else 1.0, focus=focus)]
         wanted: list[tuple[int, float, float, int]] = []
         if e.move == "skim":
             wanted = [(v, 0.0, state.durations[v], e.frames) for v in range(nv)]
         elif e.move == "zoom":
-            wanted = self._zoom(mem, state, e.count, e.frames * max(1, nv) - state.frames)
+            wanted = self._zoom(mem, e.level, e.frames)
         elif e.move == "rescan":
-            for v in mem.unmatched_videos() or range(nv):
-                gap = state.durations[v] / max(1, len(mem.samples[v]))
-                wanted.append((v, min(state.durations[v] * 0.999, gap / 2), state.durations[v], e.frames))
+            wanted = [self._shifted(mem, state, v, e.frames) for v in mem.unmatched_videos() or range(nv)]
+        elif e.move == "scan" and 1 <= (state.answer_video or 0) <= nv:
+            wanted = [self._shifted(mem, state, state.answer_video - 1, e.frames)]
         elif e.move == "window" and e.video < nv:
             a, b = self.windows[e.window]
             d = state.durations[e.video]
@@ -489,7 +552,21 @@ class SearchCatalogue:
         targets = self._targets(wanted, state)
         if not targets:  # nothing to look at (masked move sent anyway): a minimal look at video 1
             targets = [(1, 0.0, state.durations[0] if state.num_videos else 1.0, 1)]
-        return ToolCall.observe_many(targets, focus=focus)
+        call = ToolCall.observe_many(targets, focus=focus)
+        if e.move == "skim" and e.listen:
+            return [call, *self._listen_calls(mem, state, focus)]
+        return call
+
+    @staticmethod
+    def _shifted(mem: SearchMemory, state: EpisodeState, v: int, frames: int) -> tuple[int, float, float, int]:
+        """Video ``v`` whole, starting half the gap between the frames already taken in (new times)."""
+        gap = state.durations[v] / max(1, len(mem.samples[v]))
+        return (v, min(state.durations[v] * 0.999, gap / 2), state.durations[v], frames)
+
+    def _listen_calls(self, mem: SearchMemory, state: EpisodeState, focus: str) -> list[ToolCall]:
+        nv = min(state.num_videos, self.max_videos)
+        return [ToolCall.listen(v + 1, 0.0, state.durations[v], focus=focus)
+                for v in range(nv) if state.has_audio[v] and not mem.listened[v]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -505,7 +582,8 @@ class SearchEncoder:
     - ``task`` (6 + 4V + 3,): answer type one-hot, which videos exist, their durations
       (``log1p(d) / log1p(1800)``), which have audio, which is the ``answer_video``, option
       count / O, whether there are no options, whether the question names a window.
-    - ``progress`` (10,): steps used / max, frames used / budget, frames left / budget, whether
+    - ``progress`` (10,): steps used / max, frames used / allowance, frames left / allowance (the
+      env's budget, or ``frames_per_video`` per video as in :class:`SearchCatalogue`), whether
       one step is left, skims done / 3, share of audio tracks heard, distinct evidence / 40, new
       evidence last step / 10, matching records / 20, unresolved candidates / 4.
     - ``coverage`` (V, 2, W): per video and window, frames there relative to dense sampling
@@ -524,11 +602,13 @@ class SearchEncoder:
         scales: window scales of ``coverage`` and ``heat`` (default 1, 2, 4, 8: 15 windows).
         top_candidates: K.
         text_dim: hash buckets of ``question``.
-        dense_spacing: as in :class:`SearchCatalogue` (keep them equal).
+        dense_spacing, frames_per_video: as in :class:`SearchCatalogue` (keep them equal).
     """
 
     def __init__(self, max_videos: int = 4, max_options: int = 8, scales: Sequence[int] = (1, 2, 4, 8),
-                 top_candidates: int = 4, text_dim: int = 64, dense_spacing: float = 2.0, **_ignored: Any):
+                 top_candidates: int = 4, text_dim: int = 64, dense_spacing: float = 2.0,
+                 frames_per_video: int | None = None, **_ignored: Any):
+        self.frames_per_video = int(frames_per_video) if frames_per_video else None
         self.max_videos = int(max_videos)
         self.max_options = int(max_options)
         self.scales = tuple(int(s) for s in scales)
@@ -545,15 +625,22 @@ class SearchEncoder:
             "coverage": box(V, 2, W), "heat": box(V, 3, W), "candidates": box(K, 7 + V), "options": box(2, O),
         })
         self.state = EpisodeState()
+        self._follow: Any = None
+
+    def follow(self, provider: Any) -> None:
+        """Read the episode from ``provider()`` (an :class:`EpisodeState` kept up to date by
+        someone else, e.g. the ``DiscreteActions`` wrapper below) instead of keeping a copy: the
+        search memory is then computed once per step for the action mask and the observation."""
+        self._follow = provider
 
     def config(self) -> dict[str, Any]:
         return {"class": f"{__name__}:SearchEncoder", "max_videos": self.max_videos,
                 "max_options": self.max_options, "scales": list(self.scales),
                 "top_candidates": self.top_candidates, "text_dim": self.text_dim,
-                "dense_spacing": self.dense_spacing}
+                "dense_spacing": self.dense_spacing, "frames_per_video": self.frames_per_video}
 
     def reset(self, obs: Any, info: dict) -> dict[str, np.ndarray]:
-        self.state = EpisodeState.from_reset(obs, info)
+        self.state = self._follow() if self._follow is not None else EpisodeState.from_reset(obs, info)
         s = self.state
         self._question = self.text.encode([s.question or " "])[0].astype(np.float32)
         V = self.max_videos
@@ -573,7 +660,8 @@ class SearchEncoder:
         return self.encode()
 
     def step(self, obs: Any, info: dict, action_index: int | None = None) -> dict[str, np.ndarray]:
-        self.state.update(obs, info, action_index)
+        if self._follow is None:
+            self.state.update(obs, info, action_index)
         return self.encode()
 
     def encode(self) -> dict[str, np.ndarray]:
@@ -616,9 +704,10 @@ class SearchEncoder:
         options[1, :n_opt] = mem.option_match()[:n_opt]
         audio_tracks = sum(1 for a in s.has_audio if a)
         heard = sum(1 for a, h in zip(s.has_audio, mem.listened) if a and h)
-        ms, fb = max(1, s.max_steps), max(1, s.frame_budget)
+        ms, fb = max(1, s.max_steps), max(1, frame_allowance(s, self.frames_per_video))
         progress = np.array([
-            min(1.0, s.steps / ms), min(1.0, s.frames / fb), s.frames_left / fb, float(s.steps_left <= 1),
+            min(1.0, s.steps / ms), min(1.0, s.frames / fb), frames_left(s, self.frames_per_video) / fb,
+            float(s.steps_left <= 1),
             min(1.0, mem.skims / 3), heard / audio_tracks if audio_tracks else 1.0, min(1.0, len(s.evidence) / 40),
             min(1.0, s.last_new_evidence / 10), min(1.0, float((scores > 0).sum()) / 20),
             min(1.0, len([c for c in cands if not c.resolved]) / 4)], dtype=np.float32)
@@ -640,8 +729,11 @@ def wrap_search_env(env: gym.Env, catalogue: dict[str, Any] | None = None,
                   **{k: v for k, v in (catalogue or {}).items() if k != "class"}}
     cat = SearchCatalogue(**cat_kwargs)
     enc = SearchEncoder(**{"max_videos": cat.max_videos, "dense_spacing": cat.dense_spacing,
+                           "frames_per_video": cat.frames_per_video,
                            **{k: v for k, v in (encoder or {}).items() if k != "class"}})
-    return VectorObservation(DiscreteActions(env, catalogue=cat), encoder=enc)
+    actions = DiscreteActions(env, catalogue=cat)
+    enc.follow(lambda: actions.state)
+    return VectorObservation(actions, encoder=enc)
 
 
 def _from_config(config: dict[str, Any], default: str) -> Any:
@@ -665,4 +757,4 @@ def encoder_from_config(config: dict[str, Any]) -> Any:
 
 
 __all__ = ["Candidate", "SearchCatalogue", "SearchEncoder", "SearchEntry", "SearchMemory", "catalogue_from_config",
-           "encoder_from_config", "memory_of", "named_windows", "wrap_search_env"]
+           "encoder_from_config", "frame_allowance", "frames_left", "memory_of", "named_windows", "wrap_search_env"]
