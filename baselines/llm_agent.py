@@ -54,6 +54,25 @@ class HFChatBackend:
         self.max_tokens = int(max_tokens)
         self.seed = int(seed)
         self.label = model
+        # The key/value cache of the last call: a chat grows by appending, so the next call only
+        # has to encode what is new (the tool result) instead of the whole conversation again.
+        self._cache: Any = None
+        self._cache_ids: Any = None
+
+    def _reusable_cache(self, ids: Any) -> Any:
+        """The last call's cache cut to the prefix it shares with ``ids`` (None if none)."""
+        if self._cache is None or not hasattr(self._cache, "crop"):
+            return None
+        cached = self._cache_ids[: self._cache.get_seq_length()].to(ids.device)
+        n = min(len(cached), len(ids) - 1)  # at least one new token must go through the model
+        mismatch = (cached[:n] != ids[:n]).nonzero()
+        keep = int(mismatch[0]) if len(mismatch) else n
+        if keep == 0:
+            return None
+        drop = self._cache.get_seq_length() - keep
+        if drop:
+            self._cache.crop(-drop)  # transformers 5: a negative count of tokens to remove
+        return self._cache
 
     def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
         import torch
@@ -69,9 +88,13 @@ class HFChatBackend:
             torch.manual_seed(self.seed + len(messages))
         else:  # greedy: silence the model's own sampling defaults
             kwargs.update(temperature=None, top_p=None, top_k=None)
+        cache = self._reusable_cache(enc["input_ids"][0])
+        if cache is not None:
+            kwargs["past_key_values"] = cache
         with torch.no_grad():
-            out = self.model.generate(**enc, **kwargs)
-        new = out[0, enc["input_ids"].shape[1]:]
+            out = self.model.generate(**enc, return_dict_in_generate=True, **kwargs)
+        self._cache, self._cache_ids = out.past_key_values, out.sequences[0]
+        new = out.sequences[0, enc["input_ids"].shape[1]:]
         # Special tokens go (end of turn); <tool_call> tags are plain or non-special added tokens.
         return {"role": "assistant", "content": self.tokenizer.decode(new, skip_special_tokens=True)}
 
@@ -83,10 +106,10 @@ class OpenAIChatBackend:
 
     def __init__(self, base_url: str, model: str, key_env: str = "OPENAI_API_KEY", temperature: float = 0.0,
                  max_tokens: int = 512, timeout: float = 120.0, retries: int = 2):
-        # The perception backends' client: timeouts, retries with backoff, no proxy for loopback.
-        from cvr_gym.perception.http_backends import _HTTPClient
+        # The model servers' client: whole-call deadline, retries with backoff, no proxy for loopback.
+        from cvr_gym.core.http import HTTPClient
 
-        self.http = _HTTPClient("llm agent", base_url, key_env, timeout, retries, 1.0)
+        self.http = HTTPClient("llm agent", base_url, key_env, timeout, retries, 1.0)
         self.model = model
         self.temperature = float(temperature)
         self.max_tokens = int(max_tokens)

@@ -64,7 +64,7 @@ def evaluate_batched(model: Any, tokenizer: Any, env_id: str = "CVRSim-v0", env_
             rows[i]["return"] += float(reward)
             if terminated or truncated:
                 done[i] = True
-                rows[i].update(score=float(info.get("score") or 0.0), answered=info.get("score") is not None,
+                rows[i].update(score=float(info.get("score") or 0.0), answered=info.get("termination_reason") == "answer",
                                frames=int(info["totals"]["frames"]), task_id=envs[i].unwrapped.task.id)
     for env in envs:
         env.close()

@@ -163,3 +163,44 @@ def test_lone_surrogates_in_replies_are_replaced(srv):
         {"start": 0, "end": 1, "text": "x \udfff y"}]}).encode()
     [seg] = OpenAIAudioBackend(_url(srv[0]), api_key_env=None, timeout=2, retries=0, backoff=0).transcribe(AUDIO, 0, "")
     assert seg.content == "x \ufffd y"
+
+
+def test_the_judge_does_not_follow_redirects_or_read_without_bound(srv):
+    from cvr_gym.core.ccqa_judge import JudgeError, OpenAIJudge
+
+    a, b = srv
+    a.state.update(mode="redirect", target=f"http://localhost:{b.server_address[1]}")
+    judge = OpenAIJudge(_url(a), model="m", api_key="sk-secret", timeout=5)
+    with pytest.raises(JudgeError, match="redirects are not followed"):
+        judge(question="q", answer="a", points=["p"], output="o")
+    assert a.state["requests"][0]["headers"].get("Authorization") == "Bearer sk-secret"
+    assert b.state["requests"] == []
+    for body in (b"[" * 100_000, b'{"choices": NaN}', b"<html>502</html>"):
+        a.state.update(mode="ok", body=body)
+        with pytest.raises(JudgeError, match="not JSON"):
+            judge(question="q", answer="a", points=["p"], output="o")
+    a.state.update(mode="ok", body=_chat('<score>{"coverage": [1], "correctness": [0]}</score>'))
+    assert judge(question="q", answer="a", points=["p"], output="o") == ([True], [False])
+
+
+def test_the_judge_timeout_bounds_the_whole_call_and_its_replies_are_capped(srv):
+    from cvr_gym.core.ccqa_judge import JudgeError, OpenAIJudge
+
+    judge = OpenAIJudge(_url(srv[0]), model="m", timeout=1.0, retries=0)
+    srv[0].state["mode"] = "drip"
+    t0 = time.monotonic()
+    with pytest.raises(JudgeError, match="timed out after 1 s"):
+        judge(question="q", answer="a", points=["p"], output="o")
+    assert time.monotonic() - t0 < 5.0  # the server would drip for 30 s
+    srv[0].state["mode"] = "huge_declared"
+    with pytest.raises(JudgeError, match="more than"):
+        judge(question="q", answer="a", points=["p"], output="o")
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b'{"choices": [{"message": {"content": NaN}}]}'])
+def test_deeply_nested_or_nan_replies_are_perception_errors(srv, body):
+    srv[0].state["body"] = body
+    with pytest.raises(PerceptionError, match="not JSON"):
+        OpenAIVisualBackend(_url(srv[0]), api_key_env=None, timeout=2, retries=0, backoff=0).describe(FRAME, [0.0], "")
+    with pytest.raises(PerceptionError, match="not JSON"):
+        OpenAIAudioBackend(_url(srv[0]), api_key_env=None, timeout=2, retries=0, backoff=0).transcribe(AUDIO, 0.0, "")

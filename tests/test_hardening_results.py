@@ -135,3 +135,35 @@ def test_jsonable_notes_what_cannot_be_written():
         deep = deep["arguments"]
     assert "nested deeper than" in json.dumps(deep)
     assert json.loads(record_line({"a": "x\ud800y"})) == {"a": "x\ufffdy"}
+
+
+@pytest.mark.parametrize("field", [{"score": "abc"}, {"score": float("nan")}, {"score": True}, {"family": 5},
+                                   {"costs": "x"}, {"costs": {"frames": "many"}}, {"termination_reason": 7},
+                                   {"agent": ["x"]}, {"seed": "x"}])
+def test_records_with_fields_of_the_wrong_type_are_skipped_and_reported(mini_suite_path, tmp_path, capsys, field):
+    out = tmp_path / "r.jsonl"
+    assert main(["eval", "--suite", str(mini_suite_path), "--split", "all", "--agent", "random",
+                 "--episodes", "3", "--out", str(out), "--no-progress"]) == 0
+    good = read_results(out, strict=True)
+    out.write_text(out.read_text() + json.dumps({**good[0], "episode": 99, **field}) + "\n")
+    skipped = []
+    assert len(read_results(out, skipped=skipped)) == 3 and len(skipped) == 1 and ":4: not a result record" in skipped[0]
+    with pytest.raises(ValueError, match=":4: not a result record"):
+        read_results(out, strict=True)
+    capsys.readouterr()
+    for extra in ([], ["--json"], ["--out", str(tmp_path / "p.png")]):
+        assert main(["report", str(out), *extra]) == 0
+        assert "skipped 1 line(s) that are not result records" in capsys.readouterr().err
+    assert main(["eval", "--suite", str(mini_suite_path), "--split", "all", "--agent", "random",
+                 "--episodes", "4", "--out", str(out), "--resume", "--no-progress"]) == 0
+    assert len(read_results(out, strict=True)) == 4
+
+
+def test_bytes_that_are_not_utf8_do_not_stop_reading(tmp_path):
+    out = tmp_path / "r.jsonl"
+    with ResultsWriter(out) as w:
+        w.write(RECORD)
+    out.write_bytes(out.read_bytes() + b'\xff\xfe{"episode": 1}\n' + b"[" * 100_000 + b"\n"
+                    + json.dumps({**RECORD, "episode": 2}).encode() + b"\n")
+    skipped = []
+    assert [r["episode"] for r in read_results(out, skipped=skipped)] == [0, 2] and len(skipped) == 2

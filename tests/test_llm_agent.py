@@ -142,3 +142,26 @@ def test_text_reply_is_parsed_by_the_env(sim_env):
     infos = _play(sim_env, LLMAgent(backend, action_space=sim_env.action_space))
     assert infos[0]["parse_error"] and infos[-1]["score"] == 1.0
     assert backend.seen[1] == ["system", "user", "assistant", "user"]
+
+
+def test_hf_backend_reuses_the_chat_prefix_cache_with_the_same_replies(tmp_path, one_torch_thread):
+    pytest.importorskip("transformers")
+    from tiny_models import tiny_qwen2
+
+    from baselines.llm_agent import HFChatBackend
+
+    model_dir = tiny_qwen2(tmp_path / "tiny")
+    cached = HFChatBackend(str(model_dir), device="cpu", max_tokens=6)
+    fresh = HFChatBackend(str(model_dir), device="cpu", max_tokens=6)
+    messages = [{"role": "system", "content": "Use the tools."}, {"role": "user", "content": "Question: what colour?"}]
+    for turn in range(3):
+        fresh._cache = None  # the reference encodes the whole chat every time
+        reply = cached.chat(messages, [])
+        assert reply == fresh.chat(messages, [])
+        if turn:  # from the second call on, the shared prefix came from the cache
+            assert cached._cache.get_seq_length() > 0
+        messages += [reply, {"role": "user", "content": f"observe result {turn}: a red car"}]
+    # A different conversation shares only the start: the cache is cut back, not misused.
+    other = [{"role": "system", "content": "Use the tools."}, {"role": "user", "content": "Something else"}]
+    fresh._cache = None
+    assert cached.chat(other, []) == fresh.chat(other, [])

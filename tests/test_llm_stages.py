@@ -169,3 +169,21 @@ def test_the_committed_adapter_is_found_by_name():
     meta = read_stage_meta(path)
     assert path.endswith("examples/llm/smollm2-sft")
     assert meta["base"] == "smollm2" and meta["prompt_style"] == "compact" and meta["stage"] == "sft"
+
+
+def test_summary_valid_rate_counts_rejected_actions(results_file):
+    from cvr_gym.evaluation.summary import summarise
+
+    records = _records(results_file)
+    # 4 + 2 + 1 + 1 actions; only the first episode's opening text was rejected.
+    assert summarise(records)["ALL"]["valid_rate"] == pytest.approx(1 - 1 / 8)
+    assert summarise(records[1:])["ALL"]["valid_rate"] == 1.0
+
+
+def test_each_accelerate_process_loads_on_its_own_gpu(monkeypatch):
+    from cvr_gym.train.llm.models import process_device
+
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    assert process_device("cuda") == "cuda" and process_device("cpu") == "cpu"
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert process_device("cuda") == "cuda:3" and process_device("cuda:1") == "cuda:1" and process_device("cpu") == "cpu"

@@ -31,11 +31,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     records = []
     for n, path in enumerate(args.results):
+        skipped: list[str] = []
         try:
-            found = read_results(path)
+            found = read_results(path, skipped=skipped)
         except OSError as err:
             print(f"error: cannot read {path}: {err}", file=sys.stderr)
             return 2
+        if skipped:
+            print(f"warning: skipped {len(skipped)} line(s) that are not result records, e.g. {skipped[0]}",
+                  file=sys.stderr)
         if not found:
             print(f"warning: {path} holds no result records", file=sys.stderr)
         if args.label is not None:  # the run is named by its agent spec: rename it for the report

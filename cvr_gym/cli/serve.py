@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import sys
+
+from cvr_gym.core.http import is_loopback
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,18 +45,9 @@ def run(args: argparse.Namespace) -> int:
     if args.max_sessions < 1 or not 0 < args.port < 65536:
         print("error: --max-sessions must be at least 1 and --port in 1..65535", file=sys.stderr)
         return 2
-    if not _is_loopback(args.host):
+    if not is_loopback(args.host):
         print(f"warning: serving on {args.host}: anyone who can reach it can run episodes", file=sys.stderr)
     print(f"serving {args.env} (suite {args.suite}, split {args.split}) on http://{args.host}:{args.port}",
           file=sys.stderr, flush=True)
     serve(args.env, env_kwargs, host=args.host, port=args.port, max_sessions=args.max_sessions)
     return 0
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.request
 from dataclasses import dataclass
 from typing import Any, Sequence
+
+from cvr_gym.core.http import HTTPClient
 
 # eval/score_CCQA.py, SCORE (verbatim wording of the two-part rubric).
 SCORE_PROMPT = """
@@ -68,13 +69,17 @@ def parse_verdict(reply: str, n_points: int) -> tuple[list[bool], list[bool]] | 
 class OpenAIJudge:
     """Posts CrossVid's judge prompt to ``{base_url}/chat/completions`` (temperature 0, top_p
     0.95, as ``score_CCQA.py``); ``model`` defaults to the server's first model. Standard library
-    only. A reply that cannot be read scores the answer 0 with an error in the result."""
+    only (:class:`cvr_gym.core.http.HTTPClient`: ``timeout`` seconds for each whole attempt, no
+redirects, ``retries`` on transient failures). A reply that cannot be read scores the answer 0
+with an error in the result."""
 
     base_url: str
     model: str | None = None
     api_key: str = "EMPTY"
     timeout: float = 120.0
     max_tokens: int = 8192
+    retries: int = 2
+    backoff: float = 1.0
 
     def __call__(self, question: str, answer: str, points: Sequence[str], output: str) -> Any:
         prompt = SCORE_PROMPT.format(QUESTION=question, ANSWER=answer, POINTS=list(points), OUTPUT=output)
@@ -93,9 +98,14 @@ class OpenAIJudge:
         return self._request("/models")["data"][0]["id"]
 
     def _request(self, path: str, payload: dict | None = None) -> Any:
-        url = self.base_url.rstrip("/") + path
-        data = None if payload is None else json.dumps(payload).encode("utf-8")
-        request = urllib.request.Request(url, data=data, method="GET" if data is None else "POST", headers={
-            "Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"})
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            return json.loads(response.read())
+        client = HTTPClient("judge", self.base_url, None, self.timeout, self.retries, self.backoff,
+                            max_reply_bytes=MAX_REPLY_BYTES, error=JudgeError, api_key=self.api_key)
+        return client.get_json(path) if payload is None else client.post_json(path, payload)
+
+
+MAX_REPLY_BYTES = 32 * 2**20
+
+
+class JudgeError(RuntimeError):
+    """The judge server could not be used (an error status, a timeout, a redirect, an oversized or
+    malformed reply)."""

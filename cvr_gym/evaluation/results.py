@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any, TextIO
 
 from filelock import FileLock, Timeout
 
-from cvr_gym.evaluation.records import record_line
+from cvr_gym.evaluation.records import COST_KEYS, record_line
 
 
 class ResultsFileBusy(ValueError):
@@ -27,15 +28,42 @@ def _unique_key(record: dict[str, Any]) -> tuple[Any, ...]:
     return (record.get("agent"), record.get("env_id"), *record_key(record))
 
 
-def read_results(path: str | Path, strict: bool = False) -> list[dict[str, Any]]:
+def _number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _check_fields(record: dict[str, Any]) -> None:
+    """Raise ``TypeError`` when a field that summaries read has a type no record writes."""
+    score = record.get("score")
+    if score is not None and not _number(score):
+        raise TypeError(f"score is {score!r}, not a finite number")
+    costs = record.get("costs")
+    if costs is not None and not (isinstance(costs, dict) and all(
+            costs.get(k) is None or _number(costs[k]) for k in COST_KEYS)):
+        raise TypeError(f"costs is not an object with numbers for {', '.join(COST_KEYS)}")
+    for key in ("family", "termination_reason", "agent", "env_id"):
+        if record.get(key) is not None and not isinstance(record[key], str):
+            raise TypeError(f"{key} is {record[key]!r}, not a string")
+
+
+def read_results(path: str | Path, strict: bool = False, skipped: list[str] | None = None,
+                 check_fields: bool = True) -> list[dict[str, Any]]:
     """The records of a results file.
 
-    Lines that are not complete JSON objects (a line cut by an interrupted write) are skipped,
-    unless ``strict``, which raises ``ValueError`` naming the line. Later duplicates of the same
-    episode of the same run (agent, env, episode key) are dropped.
+    Lines that are not complete JSON objects (a line cut by an interrupted write) or, with
+    ``check_fields``, whose score, costs, family, termination reason, agent or env id have the
+    wrong types are skipped (described in ``skipped`` when a list is given), unless ``strict``,
+    which raises ``ValueError`` naming the line. Later duplicates of the same episode of the same
+    run (agent, env, episode key) are dropped. Readers that cope with damaged fields themselves
+    (the viewer) pass ``check_fields=False``.
     """
     records, seen = [], set()
-    with Path(path).open(encoding="utf-8") as fh:
+    with Path(path).open(encoding="utf-8", errors="replace") as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
@@ -44,9 +72,14 @@ def read_results(path: str | Path, strict: bool = False) -> list[dict[str, Any]]
                 if not isinstance(record, dict):  # valid JSON, but a list, number or string
                     raise TypeError(f"a JSON {type(record).__name__}, not an object")
                 key = _unique_key(record)
-            except (ValueError, KeyError, TypeError) as err:
+                if check_fields:
+                    _check_fields(record)
+            except (ValueError, KeyError, TypeError, RecursionError) as err:
+                problem = f"{path}:{lineno}: not a result record ({err})"
                 if strict:
-                    raise ValueError(f"{path}:{lineno}: not a result record ({err})") from None
+                    raise ValueError(problem) from None
+                if skipped is not None:
+                    skipped.append(problem)
                 continue
             if key not in seen:
                 seen.add(key)

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 #: Summary columns: (key, header, format). Per episode means: frames, visual tokens, audio
-#: seconds, modelled latency, tool calls, steps.
+#: seconds, modelled latency, tool calls, steps; ``valid``: the share of all actions the env
+#: accepted (the valid tool-call rate of LLM masters).
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("episodes", "n", "{:d}"),
     ("score", "score", "{:.3f}"),
@@ -17,12 +18,20 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("latency_s", "lat. s", "{:.2f}"),
     ("tool_calls", "calls", "{:.2f}"),
     ("steps", "steps", "{:.2f}"),
+    ("valid_rate", "valid", "{:.3f}"),
 )
 
 
 def episode_score(record: dict[str, Any]) -> float:
     """The record's score, 0 when the episode ended without an answer."""
     return float(record.get("score") or 0.0)
+
+
+def valid_rate(records: Sequence[dict[str, Any]]) -> float:
+    """Share of the agent's actions (retries included) that the env accepted: no parse error."""
+    actions = sum(len(r.get("parse_errors") or ()) for r in records)
+    errors = sum(1 for r in records for e in r.get("parse_errors") or () if e)
+    return 1.0 - errors / actions if actions else 1.0
 
 
 def _row(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -32,6 +41,7 @@ def _row(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for key in ("frames", "visual_tokens", "audio_seconds", "latency_s", "tool_calls", "steps"):
         row[key] = sum(float(c.get(key, 0) or 0) for c in costs) / n
     row["answered"] = sum(1 for r in records if r.get("termination_reason") == "answer") / n
+    row["valid_rate"] = valid_rate(records)
     return row
 
 

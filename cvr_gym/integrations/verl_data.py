@@ -64,7 +64,7 @@ def agent_loop_yaml(env_id: str = "CVRSim-v0", env_kwargs: dict[str, Any] | None
     """
     from cvr_gym.evaluation.records import jsonable
 
-    lines = [f"# verl agent loop for cvr_gym: set actor_rollout_ref.rollout.agent.agent_loop_config_path to this file",
+    lines = ["# verl agent loop for cvr_gym: set actor_rollout_ref.rollout.agent.agent_loop_config_path to this file",
              f"- name: {agent_name}",
              f"  _target_: {LOOP_TARGET}",
              f"  env_id: {json.dumps(env_id)}",

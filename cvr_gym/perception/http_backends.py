@@ -5,37 +5,21 @@
 - :class:`OpenAIAudioBackend`: ``POST {base_url}/audio/transcriptions`` with the window as a
   16 kHz mono WAV file, asking for ``verbose_json`` to get timed segments.
 
-Only the standard library is used (``urllib.request``, ``wave``, ``json``; pillow encodes
-images). Each attempt must finish within ``timeout`` seconds in all (connecting, sending and
-reading the whole reply, however slowly the server drips it), and a reply may hold at most
-``max_reply_bytes``. Redirects are never followed: a redirect could carry the API key to another
-host, and a redirected POST loses its body anyway; a 3xx reply is an error naming the target.
-Calls are retried ``retries`` times with
-exponential backoff (``backoff * 2**attempt`` seconds) on timeouts, connection errors, 5xx
-responses and 408/429; other 4xx responses fail at once. When a call finally fails,
-:class:`~cvr_gym.envs.perceiver.PerceptionError` says which URL, the status code and the last
-error. The API key is read from the environment variable named by ``api_key_env`` when a
-request is made and sent as ``Authorization: Bearer ...``; it is never logged nor put in an
-error message. With the variable unset no header is sent (fine for local servers). Requests to
-loopback hosts bypass any configured HTTP proxy.
+Requests go through :class:`cvr_gym.core.http.HTTPClient`: a deadline of ``timeout`` seconds
+for each whole attempt, no redirects, a reply-size cap, retries with backoff on transient
+failures; the API key is read from the environment variable named by ``api_key_env`` (no header
+when it is unset, fine for local servers). When a call finally fails,
+:class:`~cvr_gym.perception.base.PerceptionError` says which URL, the status code and the last
+error. Pillow encodes images and the standard library's ``wave`` writes audio.
 """
 
 from __future__ import annotations
 
 import base64
-import http.client
 import io
-import ipaddress
 import json
 import math
-import os
 import re
-import socket
-import threading
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 import wave
 from concurrent.futures import ThreadPoolExecutor
@@ -44,211 +28,14 @@ from typing import Any
 import numpy as np
 
 from cvr_gym.core.evidence import Evidence
-from cvr_gym.perception.base import PerceptionError
-from cvr_gym.perception.base import AUDIO_SAMPLE_RATE, as_mono, frame_to_pil
+from cvr_gym.core.http import ERROR_BODY_CHARS, HTTPClient, clean_text, loads_reply
+from cvr_gym.perception.base import AUDIO_SAMPLE_RATE, PerceptionError, as_mono, frame_to_pil
 
 DEFAULT_VISUAL_PROMPT = (
     "Describe what is visible in this video frame in one or two sentences, including any "
     "readable text. Focus: {focus}"
 )
 NO_FOCUS = "anything notable"
-_RETRY_STATUS = frozenset({408, 429})
-_ERROR_BODY_CHARS = 300
-#: Largest reply read (bytes); a perception reply is a few kilobytes.
-MAX_REPLY_BYTES = 16 * 2**20
-_CHUNK = 64 * 1024
-_SURROGATES = re.compile(r"[\ud800-\udfff]")
-# Sockets opened by the current thread's request, so a deadline can cut them off mid-read.
-_REQUEST = threading.local()
-
-
-def _track(sock: Any) -> None:
-    socks = getattr(_REQUEST, "socks", None)
-    if socks is not None:
-        socks.append(sock)
-
-
-class _TrackedHTTPConnection(http.client.HTTPConnection):
-    def connect(self) -> None:
-        super().connect()
-        _track(self.sock)
-
-
-class _TrackedHTTPSConnection(http.client.HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        _track(self.sock)
-
-
-class _TrackedHTTPHandler(urllib.request.HTTPHandler):
-    def http_open(self, req):
-        return self.do_open(_TrackedHTTPConnection, req)
-
-
-class _TrackedHTTPSHandler(urllib.request.HTTPSHandler):
-    def https_open(self, req):
-        return self.do_open(_TrackedHTTPSConnection, req, context=getattr(self, "_context", None))
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Refuse every redirect: the 3xx reply surfaces as an HTTPError."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-class _ReplyTooLarge(Exception):
-    pass
-
-
-def clean_text(text: str) -> str:
-    """``text`` with lone surrogates (``"\\ud800"`` in a JSON reply) replaced by U+FFFD, so it
-    can be written as UTF-8."""
-    return _SURROGATES.sub("\ufffd", text)
-
-
-class _HTTPClient:
-    """POSTs with timeouts, retries and backoff; raises PerceptionError when all attempts fail."""
-
-    def __init__(self, name: str, base_url: str, api_key_env: str | None, timeout: float,
-                 retries: int, backoff: float, max_reply_bytes: int = MAX_REPLY_BYTES) -> None:
-        if not base_url or not re.match(r"^https?://", base_url):
-            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
-        if timeout <= 0 or retries < 0 or backoff < 0:
-            raise ValueError("timeout must be positive, retries and backoff non-negative")
-        self.name = name
-        self.base_url = base_url.rstrip("/")
-        self.api_key_env = api_key_env
-        self.timeout = float(timeout)
-        self.retries = int(retries)
-        self.backoff = float(backoff)
-        self.max_reply_bytes = int(max_reply_bytes)
-        host = urllib.parse.urlsplit(self.base_url).hostname or ""
-        handlers: list[Any] = [urllib.request.ProxyHandler({})] if _is_loopback(host) else []
-        handlers += [_TrackedHTTPHandler(), _TrackedHTTPSHandler(), _NoRedirect()]
-        self._opener = urllib.request.build_opener(*handlers)
-
-    def url(self, path: str) -> str:
-        return f"{self.base_url}/{path.lstrip('/')}"
-
-    def _headers(self, content_type: str) -> dict[str, str]:
-        # A named User-Agent: some proxies and CDNs refuse urllib's default one.
-        headers = {"Content-Type": content_type, "User-Agent": "cvr-gym"}
-        key = os.environ.get(self.api_key_env or "", "").strip() if self.api_key_env else ""
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        return headers
-
-    def post(self, path: str, body: bytes, content_type: str) -> bytes:
-        url = self.url(path)
-        attempts = self.retries + 1
-        last = "no attempt made"
-        for attempt in range(attempts):
-            if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-            request = urllib.request.Request(url, data=body, method="POST", headers=self._headers(content_type))
-            socks: list[Any] = []
-            fired: list[bool] = []
-            timer = threading.Timer(self.timeout, _cut_off, (socks, fired))
-            timer.daemon = True
-            _REQUEST.socks = socks
-            deadline = time.monotonic() + self.timeout
-            timer.start()
-            try:
-                with self._opener.open(request, timeout=self.timeout) as response:
-                    return self._read(response, deadline)
-            except urllib.error.HTTPError as err:
-                if 300 <= err.code < 400:
-                    target = err.headers.get("Location", "?") if err.headers else "?"
-                    raise PerceptionError(f"{self.name}: POST {url} was redirected (HTTP {err.code}) to "
-                                          f"{target[:200]}; redirects are not followed, set base_url to "
-                                          f"the final address") from None
-                detail = _error_body(err)
-                last = f"HTTP {err.code}" + (f": {detail}" if detail else "")
-                if not (err.code >= 500 or err.code in _RETRY_STATUS):
-                    raise PerceptionError(f"{self.name}: POST {url} failed: {last} (not retried)") from None
-            except _ReplyTooLarge:
-                raise PerceptionError(f"{self.name}: POST {url} replied with more than "
-                                      f"{self.max_reply_bytes} bytes (not read; not retried)") from None
-            except (TimeoutError, socket.timeout):
-                last = f"timed out after {self.timeout:g} s"
-            except urllib.error.URLError as err:
-                reason = err.reason
-                if fired or isinstance(reason, (TimeoutError, socket.timeout)):
-                    last = f"timed out after {self.timeout:g} s"
-                else:
-                    last = f"connection error: {reason}"
-            except (OSError, http.client.HTTPException, ValueError) as err:  # reset, refused, truncated
-                if fired:
-                    last = f"timed out after {self.timeout:g} s"
-                else:
-                    last = f"connection error: {type(err).__name__}: {err}"
-            finally:
-                timer.cancel()
-                _REQUEST.socks = None
-        raise PerceptionError(f"{self.name}: POST {url} failed after {attempts} attempt(s): {last}")
-
-    def _read(self, response: Any, deadline: float) -> bytes:
-        """The whole reply, within the deadline and the size cap."""
-        length = response.headers.get("Content-Length")
-        if length and length.isdigit() and int(length) > self.max_reply_bytes:
-            raise _ReplyTooLarge()
-        chunks, size = [], 0
-        while True:
-            if time.monotonic() > deadline:
-                raise TimeoutError()
-            chunk = response.read(_CHUNK)
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > self.max_reply_bytes:
-                raise _ReplyTooLarge()
-            chunks.append(chunk)
-
-    def post_json(self, path: str, payload: dict[str, Any]) -> Any:
-        raw = self.post(path, json.dumps(payload).encode("utf-8"), "application/json")
-        try:
-            return json.loads(raw)
-        except ValueError as err:
-            raise PerceptionError(f"{self.name}: POST {self.url(path)} returned a body that is not JSON: "
-                                  f"{raw[:_ERROR_BODY_CHARS]!r}") from err
-
-
-def _cut_off(socks: list[Any], fired: list[bool]) -> None:
-    """The deadline passed: shut the request's sockets so a blocked read returns at once."""
-    fired.append(True)
-    for sock in list(socks):
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _error_body(err: urllib.error.HTTPError) -> str:
-    try:
-        raw = err.read()
-    except Exception:
-        return ""
-    text = raw.decode("utf-8", "replace").strip()
-    try:  # OpenAI-style {"error": {"message": ...}}
-        data = json.loads(text)
-        message = data.get("error", data) if isinstance(data, dict) else data
-        if isinstance(message, dict):
-            message = message.get("message", message)
-        text = str(message)
-    except ValueError:
-        pass
-    text = " ".join(text.split())
-    return text[:_ERROR_BODY_CHARS] + ("..." if len(text) > _ERROR_BODY_CHARS else "")
 
 
 def encode_image(frame: np.ndarray, image_format: str = "jpeg", max_side: int | None = None,
@@ -370,7 +157,7 @@ class OpenAIVisualBackend:
             raise ValueError(f"image_format must be 'jpeg' or 'png', got {image_format!r}")
         self.model = model
         self.name = f"openai:{base_url.rstrip('/')}"
-        self._http = _HTTPClient(self.name, base_url, api_key_env, timeout, retries, backoff)
+        self._http = HTTPClient(self.name, base_url, api_key_env, timeout, retries, backoff, error=PerceptionError)
         self.base_url = self._http.base_url
         self.max_frames_per_request = int(max_frames_per_request)
         self.image_format = image_format
@@ -425,7 +212,7 @@ class OpenAIVisualBackend:
             text = _message_text(data)
         except ValueError as err:
             raise PerceptionError(f"{self.name}: unexpected reply from {self._http.url('chat/completions')}: "
-                                  f"{err}: {json.dumps(data)[:_ERROR_BODY_CHARS]}") from None
+                                  f"{err}: {json.dumps(data)[:ERROR_BODY_CHARS]}") from None
         answers = split_frame_answers(text, len(frames)) if len(frames) > 1 else None
         if answers is None:
             answers = [" ".join(text.split())] * len(frames)
@@ -474,7 +261,7 @@ class OpenAIAudioBackend:
                  response_format: str = "verbose_json", focus_as_prompt: bool = False) -> None:
         self.model = model
         self.name = f"openai:{base_url.rstrip('/')}"
-        self._http = _HTTPClient(self.name, base_url, api_key_env, timeout, retries, backoff)
+        self._http = HTTPClient(self.name, base_url, api_key_env, timeout, retries, backoff, error=PerceptionError)
         self.base_url = self._http.base_url
         self.language = language
         self.response_format = response_format
@@ -515,13 +302,13 @@ class OpenAIAudioBackend:
             data: Any = {"text": _plain_transcript(raw, self.name)}
         else:
             try:
-                data = json.loads(raw)
+                data = loads_reply(raw)
             except ValueError:
                 raise PerceptionError(f"{self.name}: the transcription reply is not JSON "
                                       f"(response_format={self.response_format!r}): "
-                                      f"{raw[:_ERROR_BODY_CHARS]!r}") from None
+                                      f"{raw[:ERROR_BODY_CHARS]!r}") from None
         if not isinstance(data, dict):
-            raise PerceptionError(f"{self.name}: unexpected transcription reply: {str(data)[:_ERROR_BODY_CHARS]}")
+            raise PerceptionError(f"{self.name}: unexpected transcription reply: {str(data)[:ERROR_BODY_CHARS]}")
         return _transcription_records(data, start, duration)
 
 
@@ -532,7 +319,7 @@ def _plain_transcript(raw: bytes, name: str) -> str:
     """A ``response_format="text"`` reply as text; an error page or binary garbage is an error."""
     if _MARKUP.match(raw[:512]):
         raise PerceptionError(f"{name}: the transcription reply looks like a page or JSON, not text: "
-                              f"{raw[:_ERROR_BODY_CHARS]!r}")
+                              f"{raw[:ERROR_BODY_CHARS]!r}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -152,7 +152,7 @@ def _call_costs(value: Any) -> list[dict[str, Any]]:
 def _jsonl_runs(path: Path) -> list[Run]:
     from cvr_gym.evaluation.results import read_results
 
-    records = read_results(path)
+    records = read_results(path, check_fields=False)  # damaged fields are shown as such
     if not records:
         raise ResultsFormatError(f"{path}: no result records")
     by_run: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)

@@ -190,10 +190,17 @@ def _load_merged(path: str, dtype: Any):
     return AutoModelForCausalLM.from_pretrained(path, dtype=dtype), tokenizer
 
 
+def process_device(device: str) -> str:
+    """``cuda`` under ``accelerate launch`` (``$LOCAL_RANK`` set) is this process's GPU, so N
+    processes do not each put a copy of the model on GPU 0 first."""
+    rank = os.environ.get("LOCAL_RANK")
+    return f"cuda:{int(rank)}" if device == "cuda" and rank else device
+
+
 def load_model(model: str, device: str = "auto", dtype: str = "auto"):
     """``(model, tokenizer)`` for a causal LM id/path, ``smollm2``, a named adapter or a stage
     output, with a tool-capable template, moved to ``device`` (``auto``: CUDA if present)."""
-    device = resolve_device(device)
+    device = process_device(resolve_device(device))
     lm, tokenizer = _load_merged(str(model), torch_dtype(dtype, device))
     lm = lm.to(device)
     ensure_tool_chat_template(tokenizer)
