@@ -169,20 +169,13 @@ def test_train_cli(mini_suite_path, tmp_path, capsys):
 
 
 def test_train_cli_llm_without_module(monkeypatch, capsys):
-    import importlib
+    import argparse
+    import importlib.util
 
     from cvr_gym.cli import train as train_cli
 
-    real_import = importlib.import_module
-
-    def fake_import(name, *a, **k):
-        if name == train_cli.LLM_MODULE:
-            raise ImportError("no module named trl_llm")
-        return real_import(name, *a, **k)
-
-    monkeypatch.setattr(importlib, "import_module", fake_import)
-    import argparse
-
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "trl" else real_find_spec(name, *a))
     code = train_cli.run(argparse.Namespace(policy="llm"))
     assert code == 2
     assert "--policy llm needs" in capsys.readouterr().err

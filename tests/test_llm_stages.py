@@ -113,19 +113,19 @@ def test_llm_agent_compact_mode_uses_the_short_prompt(sim_env):
 
 
 def test_stage_flags_come_from_the_config():
-    from cvr_gym.train.llm import add_llm_arguments, config_from_args
+    from cvr_gym.cli.train_llm import add_llm_arguments, llm_config
 
     parser = argparse.ArgumentParser()
     add_llm_arguments(parser)
     args = parser.parse_args(["--stage", "sft,kto", "--sft-data", "a.jsonl", "b.jsonl", "--lora", "--prompt-style",
                               "compact", "--max-tokens-per-turn", "64", "--use-vllm", "--vllm-mode", "server"])
-    config = config_from_args(args)
+    config = llm_config(args)
     assert (config.stage, config.sft_data, config.lora, config.prompt_style) == ("sft", ["a.jsonl", "b.jsonl"],
                                                                                  True, "compact")
     gen = config.generation_kwargs()
     assert gen["use_vllm"] and gen["vllm_mode"] == "server" and gen["generation_kwargs"] == {"max_tokens": 64}
     with pytest.raises(ValueError):
-        config_from_args(parser.parse_args(["--stage", "sft,dpo"]))
+        llm_config(parser.parse_args(["--stage", "sft,dpo"]))
 
 
 def test_sft_kto_grpo_chain_on_a_tiny_model(tmp_path, results_file, mini_suite_path):

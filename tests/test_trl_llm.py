@@ -190,8 +190,10 @@ def test_train_cli_policy_llm_random_model(tmp_path, mini_suite_path, tiny_model
 
 def test_llm_arguments_stand_alone():
     parser = argparse.ArgumentParser()
-    trl_llm.add_llm_arguments(parser)
-    config = trl_llm.config_from_args(parser.parse_args(["--model", "m", "--group-size", "8", "--lora"]))
+    from cvr_gym.cli.train_llm import add_llm_arguments, llm_config
+
+    add_llm_arguments(parser)
+    config = llm_config(parser.parse_args(["--model", "m", "--group-size", "8", "--lora"]))
     assert (config.model, config.group_size, config.lora, config.steps, config.split) == ("m", 8, True, 100, "train")
 
 

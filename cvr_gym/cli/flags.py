@@ -7,7 +7,8 @@ then applies only what was given over a base (the config's defaults, a recipe, a
 
 Types: ``bool`` becomes a switch pair (``--lr-decay`` / ``--no-lr-decay``); ``int``, ``float``
 and ``str`` (optional or not) take one value, ``none`` giving ``None`` for optional fields;
-``list[int]``/``list[str]`` take a comma-separated list; ``dict`` fields take JSON.
+``list[int]``/``list[str]`` take one or more values, each of them comma-separated
+(``--families CC,AUD`` or ``--sft-data a.jsonl b.jsonl``); ``dict`` fields take JSON.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def _parser_for(hint: Any, optional: bool, flag: str) -> Any:
     elif origin in (list, tuple):
         (item,) = typing.get_args(hint)[:1] or (str,)
 
-        def parse(text: str) -> Any:
+        def parse(text: str) -> Any:  # one command-line value: its comma-separated items
             try:
                 return [item(x.strip()) for x in text.split(",") if x.strip()]
             except ValueError:
@@ -125,8 +126,9 @@ def add_config_arguments(parser: argparse.ArgumentParser | Any, cls: type, exclu
                                 help=f"{text} (default {'on' if default else 'off'})")
         else:
             shown = json.dumps(default) if isinstance(default, dict) else (
-                ",".join(map(str, default)) if isinstance(default, list) else default)
-            target.add_argument(flag, type=_parser_for(hint, optional, flag), default=None,
+                (",".join(map(str, default)) or "none") if isinstance(default, list) else default)
+            many = (typing.get_origin(hint) or hint) in (list, tuple)
+            target.add_argument(flag, type=_parser_for(hint, optional, flag), default=None, nargs="+" if many else None,
                                 metavar=f.name.upper(), help=f"{text} (default {shown})")
         added.append(f.name)
     return added
@@ -135,7 +137,12 @@ def add_config_arguments(parser: argparse.ArgumentParser | Any, cls: type, exclu
 def given(args: argparse.Namespace, cls: type) -> dict[str, Any]:
     """The fields of ``cls`` whose flags were given on the command line (``none`` as ``None``)."""
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if getattr(args, f.name, None) is not None}
-    return {k: None if v is GIVEN_NONE else v for k, v in values.items()}
+    out = {}
+    for name, value in values.items():
+        if isinstance(value, list) and all(isinstance(v, list) or v is GIVEN_NONE for v in value):
+            value = GIVEN_NONE if GIVEN_NONE in value else [x for part in value for x in part]  # nargs="+" of lists
+        out[name] = None if value is GIVEN_NONE else value
+    return out
 
 
 def config_from_args(args: argparse.Namespace, cls: type, base: Mapping[str, Any] | None = None,

@@ -11,9 +11,6 @@ from typing import Any
 
 from cvr_gym.cli.flags import add_config_arguments, config_from_args
 
-LLM_MODULE = "cvr_gym.train.llm"
-
-
 def _int_list(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x.strip()]
 
@@ -33,16 +30,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                      "calls observing whole videos at 8/16/32/64 frames, answers through the reader "
                      "macro-action, frame-cost weight 0.4; --recipe active-search: the search wrappers); "
                      "any GRPOConfig option given as a flag overrides the recipe. --policy llm hands over "
-                     f"to the TRL trainer in {LLM_MODULE}. The val split selects checkpoints/best.pt."),
+                     "to the TRL stages in cvr_gym.train.llm (SFT, KTO, GRPO). The val split selects "
+                     "checkpoints/best.pt."),
         conflict_handler="resolve")
-    # The LLM trainer's options first (if its module is installed); the GRPO options below
-    # replace the flags both trainers share, with a None default so each trainer applies its own.
-    try:
-        import importlib
+    # The LLM trainer's options first; the GRPO options below replace the flags both trainers
+    # share (all default to None, so each trainer applies its own default).
+    from cvr_gym.cli.train_llm import add_llm_arguments
 
-        importlib.import_module(LLM_MODULE).add_llm_arguments(p)
-    except (ImportError, AttributeError):
-        pass
+    add_llm_arguments(p)
     p.add_argument("--policy", choices=("mlp", "llm"), default="mlp", help="what to train (default mlp)")
     p.add_argument("--recipe", default=None,
                    help="mlp: a named setup that reproduces a reported result (whole-video, the default; "
@@ -53,8 +48,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="mlp: checkpoint to continue from, until --updates in total (the other options come "
                         "from the checkpoint)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--steps", type=int, default=None, help="llm: optimizer steps")
-    p.add_argument("--device", default=None, help="llm: device (the mlp trains on the CPU)")
     team = p.add_argument_group("Team training (--policy mlp): one shared policy on every seat of cvr_gym.team")
     team.add_argument("--team", type=int, default=None, metavar="N",
                       help="train a team of N masters with a shared memory (cvr_gym.train.TeamGRPOTrainer); "
@@ -89,15 +82,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_llm(args: argparse.Namespace) -> int:
-    import importlib
+    import importlib.util
 
-    try:
-        module = importlib.import_module(LLM_MODULE)
-        train_llm = module.train_llm
-    except (ImportError, AttributeError) as err:
-        print(f"--policy llm needs {LLM_MODULE}.train_llm, which is not available here ({err}). "
-              'Install the LLM extras (pip install "cvr-gym[llm]") in a checkout that has that module, '
-              "or use --policy mlp.", file=sys.stderr)
+    from cvr_gym.cli.train_llm import train_llm
+
+    missing = [name for name in ("torch", "transformers", "trl") if importlib.util.find_spec(name) is None]
+    if missing:
+        print(f"--policy llm needs {', '.join(missing)}: pip install \"cvr-gym[llm]\" (or use --policy mlp)",
+              file=sys.stderr)
         return 2
     return int(train_llm(args) or 0)
 
