@@ -90,13 +90,12 @@ def _parser_for(hint: Any, optional: bool, flag: str) -> Any:
         def parse(text: str) -> Any:
             return origin(text)
 
-    if not optional:
-        return parse
-
     def parse_optional(text: str) -> Any:
         return GIVEN_NONE if text.strip().lower() in _NONE_WORDS else parse(text)
 
-    return parse_optional
+    chosen = parse_optional if optional else parse
+    chosen.__name__ = getattr(origin, "__name__", "value")  # argparse says "invalid int value: 'x'"
+    return chosen
 
 
 def add_config_arguments(parser: argparse.ArgumentParser | Any, cls: type, exclude: Iterable[str] = (),
