@@ -68,11 +68,11 @@ RECIPES: dict[str, Recipe] = {
         description=("GRPO MLP (128, 128) over the search wrappers (skim / listen / zoom relative to "
                      "question-matching evidence / rescan / scan of the answer video / absolute windows; "
                      "answers through the reader, which is masked until every video was looked at); "
-                     "frame-cost weight 0.8 in the training reward; 16 tasks x 8 rollouts per update, 200 updates, "
+                     "frame-cost weight 0.85 in the training reward; 16 tasks x 8 rollouts per update, 200 updates, "
                      "Adam 1e-3 decaying to 1e-4; val split selects checkpoints/best.pt."),
         config={"wrappers": "search",
                 "catalogue": {"look_before_answer": True, "scan_frames": [16, 32]},
-                "env_kwargs": {"reward": {"cost": 0.8}}, "split": "train",
+                "env_kwargs": {"reward": {"cost": 0.85}}, "split": "train",
                 "eval_split": "test", "select_split": "val", "group_size": 8, "tasks_per_update": 16,
                 "updates": 200, "learning_rate": 1e-3, "lr_decay": True, "lr_final": 0.1, "entropy_coef": 0.001,
                 "eval_every": 10, "checkpoint_every": 50},
