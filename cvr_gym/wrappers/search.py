@@ -190,7 +190,7 @@ class SearchMemory:
             return self._scored
         if self.records and self.query:
             idf = self._idf()
-            scores = np.array([sum(idf[w] for w in r[4] & self.query) for r in self.records])
+            scores = np.array([math.fsum(idf[w] for w in r[4] & self.query) for r in self.records])  # fsum: exact in any set order
         else:
             scores = np.zeros(len(self.records))
         best = float(scores.max()) if len(scores) else 0.0
@@ -263,7 +263,7 @@ class SearchMemory:
             if not words:
                 continue
             weight = {w: math.log((n + 1) / (df.get(w, 0) + 0.5)) + 1.0 for w in words}
-            out[i] = sum(weight[w] for w in words & seen) / sum(weight.values())
+            out[i] = math.fsum(weight[w] for w in words & seen) / math.fsum(weight.values())  # any set order
         return out
 
 
