@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from cvr_gym.cli.eval import parse_env_args
+    from cvr_gym.cli.env_options import parse_env_args
     from cvr_gym.evaluation.compare import CompareConfig, plot_comparison, run_comparison, summary_table
     from cvr_gym.evaluation.summary import console
 

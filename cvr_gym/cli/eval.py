@@ -54,21 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def parse_env_args(items: list[str]) -> dict[str, Any]:
-    """``["frame_budget=512", "families=[\"CC\"]"]`` -> ``{"frame_budget": 512, "families": ["CC"]}``."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--env-arg takes KEY=VALUE, got {item!r}")
-        try:
-            out[key.strip()] = json.loads(value)
-        except ValueError:
-            out[key.strip()] = value
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
+    from cvr_gym.cli.env_options import parse_env_args, split_arg
     from cvr_gym.evaluation.registry import agent_factory
     from cvr_gym.evaluation.run import EvalRun
     from cvr_gym.evaluation.runner import EvalConfig
@@ -97,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = EvalConfig(
             env_id=args.env, agent=args.agent, suite=args.suite,
-            split=None if args.split in ("all", "none", "") else args.split,
+            split=split_arg(args.split),
             episodes=args.episodes, seed=args.seed, num_envs=args.workers or args.num_envs,
             vector_mode="ray" if args.ray else args.vector, ray_address=args.ray,
             env_args=parse_env_args(args.env_arg), render_mode=args.render,

@@ -29,15 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cvr_gym.cli.eval import parse_env_args
+    from cvr_gym.cli.env_options import env_kwargs as make_env_kwargs
     from cvr_gym.integrations.verl_data import write_verl_dataset
 
     if args.repeats < 1 or (args.max_tasks is not None and args.max_tasks < 1):
         print("error: --repeats and --max-tasks must be at least 1", file=sys.stderr)
         return 2
     try:
-        env_kwargs = {"suite": args.suite, "split": None if args.split in ("all", "none", "") else args.split,
-                      **parse_env_args(args.env_arg)}
+        env_kwargs = make_env_kwargs(args)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

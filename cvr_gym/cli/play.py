@@ -29,13 +29,11 @@ def run(args: argparse.Namespace) -> int:
     import gymnasium as gym
 
     import cvr_gym  # noqa: F401  (registers the envs)
-    from cvr_gym.cli.eval import parse_env_args
+    from cvr_gym.cli.env_options import env_kwargs
     from cvr_gym.evaluation.typed_calls import HELP, TypedCallError, parse_typed_call
 
     try:
-        kwargs = {"suite": args.suite, "split": None if args.split in ("all", "none", "") else args.split,
-                  **parse_env_args(args.env_arg)}
-        env = gym.make(args.env, **kwargs)
+        env = gym.make(args.env, **env_kwargs(args))
         options = {"task_id": args.task_id} if args.task_id else None
         obs, info = env.reset(seed=args.seed, options=options)
     except (ValueError, KeyError, FileNotFoundError) as err:

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cvr_gym.cli.eval import parse_env_args
+    from cvr_gym.cli.env_options import env_kwargs as make_env_kwargs
 
     try:
         from cvr_gym.integrations.openenv import serve
@@ -37,8 +37,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     try:
-        env_kwargs = {"suite": args.suite, "split": None if args.split in ("all", "none", "") else args.split,
-                      **parse_env_args(args.env_arg)}
+        env_kwargs = make_env_kwargs(args)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

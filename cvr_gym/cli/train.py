@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cvr_gym.cli.env_options import env_id_arg, split_arg
 from cvr_gym.cli.flags import add_config_arguments, config_from_args
 
 def _int_list(text: str) -> list[int]:
@@ -122,10 +123,9 @@ def mlp_config(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
         shortcuts.update(vectorization="ray", ray_address=args.ray)
     for name in ("split", "eval_split", "select_split"):  # "none"/"all" mean no split / every task
         value = getattr(args, name, None)
-        if isinstance(value, str) and value.lower() in ("none", "all", ""):
+        if isinstance(value, str) and split_arg(value) is None:
             shortcuts[name] = None
-    env_id = {"sim": "CVRSim-v0", "real": "CVRReal-v0"}.get(args.env, args.env)
-    config = config_from_args(args, GRPOConfig, base=base, env_id=env_id, **shortcuts)
+    config = config_from_args(args, GRPOConfig, base=base, env_id=env_id_arg(args.env), **shortcuts)
     if team:
         from cvr_gym.team.topology import Topology
         from cvr_gym.train.team import TeamGRPOConfig

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from cvr_gym.cli.env_options import env_id_arg, split_arg
 from cvr_gym.cli.flags import add_config_arguments, config_from_args
 from cvr_gym.train.llm.config import STAGES, LLMTrainConfig
 
@@ -59,9 +60,9 @@ def llm_config(args: argparse.Namespace, stage: str | None = None) -> LLMTrainCo
     overrides: dict = {"stage": stage or parse_stages(getattr(args, "stage", None) or "grpo")[0]}
     env = getattr(args, "env", None)
     if env:
-        overrides["env_id"] = {"sim": "CVRSim-v0", "real": "CVRReal-v0"}.get(env, env)
+        overrides["env_id"] = env_id_arg(env)
     split = getattr(args, "split", None)
-    if isinstance(split, str) and split.lower() in ("all", "none", ""):
+    if isinstance(split, str) and split_arg(split) is None:
         overrides["split"] = None
     if getattr(args, "max_steps", None):
         overrides["env_kwargs"] = {"max_steps": int(args.max_steps)}
