@@ -18,12 +18,17 @@ desirable ones keep only their valid calls. ``datasets.load_dataset("json", ...)
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from cvr_gym.train.sft_export import ExportStats, episode_messages, record_system_prompt
+from cvr_gym.train.sft_export import (
+    ExportStats,
+    episode_messages,
+    record_system_prompt,
+    results_records,
+    write_jsonl,
+)
 
 
 def episode_label(record: dict[str, Any], min_score: float = 1.0) -> tuple[bool, str]:
@@ -78,21 +83,15 @@ def export_kto(results: str | Path | Iterable[str | Path], out: str | Path, min_
     """Read results files (JSONL from ``cvr-gym eval``) and write KTO records to ``out`` (JSONL).
 
     Returns the export stats and the number of records per label."""
-    from cvr_gym.evaluation.results import read_results
-
-    paths = [results] if isinstance(results, (str, Path)) else list(results)
     stats = ExportStats()
     labels = {True: 0, False: 0}
 
-    def records() -> Iterator[dict[str, Any]]:
-        for path in paths:
-            yield from read_results(path)
-
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8") as fh:
-        for rec in export_kto_records(records(), min_score=min_score, prompt_style=prompt_style,
-                                      max_evidence=max_evidence, stats=stats):
+    def counted(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for rec in rows:
             labels[rec["label"]] += 1
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            yield rec
+
+    write_jsonl(out, counted(export_kto_records(results_records(results), min_score=min_score,
+                                                prompt_style=prompt_style, max_evidence=max_evidence,
+                                                stats=stats)))
     return stats, labels

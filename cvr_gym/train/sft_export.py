@@ -132,22 +132,27 @@ def export_records(records: Iterable[dict[str, Any]], min_score: float = 1.0, ke
                "episode": int(record.get("episode", -1)), "seed": int(record.get("seed", 0))}
 
 
-def export_sft(results: str | Path | Iterable[str | Path], out: str | Path, min_score: float = 1.0,
-               keep_invalid: bool = False, prompt_style: str = "full", max_evidence: int = 4) -> ExportStats:
-    """Read results files (JSONL from ``cvr-gym eval``) and write SFT records to ``out`` (JSONL)."""
+def results_records(results: str | Path | Iterable[str | Path]) -> Iterator[dict[str, Any]]:
+    """The records of one results file (JSONL from ``cvr-gym eval``) or of several, in order."""
     from cvr_gym.evaluation.results import read_results
 
-    paths = [results] if isinstance(results, (str, Path)) else list(results)
-    stats = ExportStats()
+    for path in [results] if isinstance(results, (str, Path)) else list(results):
+        yield from read_results(path)
 
-    def records() -> Iterator[dict[str, Any]]:
-        for path in paths:
-            yield from read_results(path)
 
+def write_jsonl(out: str | Path, rows: Iterable[dict[str, Any]]) -> None:
+    """Write ``rows`` to ``out`` as JSON lines (UTF-8, folders created)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as fh:
-        for rec in export_records(records(), min_score=min_score, keep_invalid=keep_invalid, stats=stats,
-                                  prompt_style=prompt_style, max_evidence=max_evidence):
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def export_sft(results: str | Path | Iterable[str | Path], out: str | Path, min_score: float = 1.0,
+               keep_invalid: bool = False, prompt_style: str = "full", max_evidence: int = 4) -> ExportStats:
+    """Read results files (JSONL from ``cvr-gym eval``) and write SFT records to ``out`` (JSONL)."""
+    stats = ExportStats()
+    write_jsonl(out, export_records(results_records(results), min_score=min_score, keep_invalid=keep_invalid,
+                                    stats=stats, prompt_style=prompt_style, max_evidence=max_evidence))
     return stats
