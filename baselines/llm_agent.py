@@ -15,6 +15,21 @@ length, default 512), ``device`` (hf, default auto), ``key_env``, ``timeout``, `
 ``max_evidence`` records; default: what the model's ``cvr_llm.json`` says, else 0).
 ``llm:smollm2-sft`` is the SFT adapter shipped in ``examples/llm/smollm2-sft`` (compact).
 
+Decoding aids for small models (defaults: the ``agent`` entry of the model's ``cvr_llm.json``,
+else off):
+
+- ``guided=1`` (hf): structured decoding with llguidance (:mod:`baselines.llm_guided`): every
+  reply is one to ``max_calls`` (default 1) ``<tool_call>`` blocks holding a call of the env's
+  tools whose arguments follow the tool's JSON schema; ``focus_chars=N`` caps ``focus`` strings.
+- ``resample=N``: before a reply goes to the env, the agent reads it with the env's own parser
+  (:func:`cvr_gym.core.parsing.parse_action`); a reply the parser rejects (e.g. ``end`` before
+  ``start``), or one that repeats the agent's previous action call for call, is drawn again with
+  ``resample_temperature`` (default 0.7; seeded from the agent seed and the turn), at most N
+  times; then the last draw is sent whatever it is. The env's ``valid`` figure stays what the
+  env accepted; :meth:`LLMAgent.episode_stats` counts what the model did at first draw
+  (``first_invalid``, ``first_repeat``) and the draws added (``resamples``); ``cvr-gym eval``
+  keeps them in each record's ``agent_stats``.
+
 The agent uses only ``obs``/``info`` (and the action space's limits), so it runs on
 ``CVRSim-v0`` and ``CVRReal-v0`` alike. The system prompt and tools are the env's own
 (:func:`cvr_gym.core.tools.system_prompt` / :func:`~cvr_gym.core.tools.tool_schemas` with the
@@ -31,14 +46,19 @@ from typing import Any
 from cvr_gym.core.limits import Limits
 
 _OPTIONS = {"temperature": float, "max_tokens": int, "device": str, "key_env": str, "timeout": float,
-            "retries": int, "compact": int, "max_evidence": int}
+            "retries": int, "compact": int, "max_evidence": int, "guided": int, "max_calls": int,
+            "focus_chars": int, "resample": int, "resample_temperature": float}
+# Options a model's cvr_llm.json may set as its defaults (its "agent" entry).
+_MODEL_DEFAULTS = ("temperature", "max_tokens", "guided", "max_calls", "focus_chars", "resample",
+                   "resample_temperature")
 
 
 class HFChatBackend:
     """Generate replies with a local transformers causal LM (tool-capable chat template ensured).
 
     With ``temperature > 0`` each turn samples with seed ``seed + len(messages)``, so an episode
-    replays identically for a given agent seed.
+    replays identically for a given agent seed. :meth:`guide` constrains replies to the env's
+    tool calls (:class:`baselines.llm_guided.ToolCallGrammar`).
     """
 
     text_calls_are_tool_calls = True  # the chat template renders tool results after text calls
@@ -58,6 +78,15 @@ class HFChatBackend:
         # has to encode what is new (the tool result) instead of the whole conversation again.
         self._cache: Any = None
         self._cache_ids: Any = None
+        self.grammar: Any = None
+
+    def guide(self, space: Any, focus_chars: int = 0, max_calls: int = 1) -> None:
+        """Constrain every reply to 1..``max_calls`` tool calls within ``space``'s bounds."""
+        from baselines.llm_guided import ToolCallGrammar
+
+        vocab = getattr(self.model.config, "vocab_size", None)
+        self.grammar = ToolCallGrammar(self.tokenizer, space, focus_chars=focus_chars, max_calls=max_calls,
+                                       vocab_size=vocab)
 
     def _reusable_cache(self, ids: Any) -> Any:
         """The last call's cache cut to the prefix it shares with ``ids`` (None if none)."""
@@ -74,20 +103,28 @@ class HFChatBackend:
             self._cache.crop(-drop)  # transformers 5: a negative count of tokens to remove
         return self._cache
 
-    def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
+    def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+             temperature: float | None = None, seed: int | None = None) -> dict[str, Any]:
+        """The model's reply to ``messages``; ``temperature``/``seed`` override the backend's for
+        this call (resampling)."""
         import torch
 
         enc = self.tokenizer.apply_chat_template(messages, tools=tools or None, add_generation_prompt=True,
                                                  tokenize=True, return_dict=True, return_tensors="pt")
         enc = {k: v.to(self.model.device) for k, v in enc.items()}
-        sample = self.temperature > 0
-        kwargs = {"do_sample": sample, "max_new_tokens": self.max_tokens,
-                  "pad_token_id": self.tokenizer.pad_token_id}
+        temperature = self.temperature if temperature is None else float(temperature)
+        sample = temperature > 0
+        kwargs: dict[str, Any] = {"do_sample": sample, "max_new_tokens": self.max_tokens,
+                                  "pad_token_id": self.tokenizer.pad_token_id}
         if sample:
-            kwargs["temperature"] = self.temperature
-            torch.manual_seed(self.seed + len(messages))
+            kwargs["temperature"] = temperature
+            torch.manual_seed(self.seed + len(messages) if seed is None else int(seed))
         else:  # greedy: silence the model's own sampling defaults
             kwargs.update(temperature=None, top_p=None, top_k=None)
+        if self.grammar is not None:
+            from transformers import LogitsProcessorList
+
+            kwargs["logits_processor"] = LogitsProcessorList([self.grammar.processor()])
         cache = self._reusable_cache(enc["input_ids"][0])
         if cache is not None:
             kwargs["past_key_values"] = cache
@@ -115,9 +152,13 @@ class OpenAIChatBackend:
         self.max_tokens = int(max_tokens)
         self.label = f"{model}@{base_url}"
 
-    def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
+    def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+             temperature: float | None = None, seed: int | None = None) -> dict[str, Any]:
         body = {"model": self.model, "messages": messages, "tools": tools, "tool_choice": "auto",
-                "temperature": self.temperature, "max_tokens": self.max_tokens}
+                "temperature": self.temperature if temperature is None else float(temperature),
+                "max_tokens": self.max_tokens}
+        if seed is not None:
+            body["seed"] = int(seed)  # honoured by vLLM and OpenAI; others ignore it
         data = self.http.post_json("chat/completions", body)
         try:
             message = data["choices"][0]["message"]
@@ -137,14 +178,22 @@ class LLMAgent:
     """A chat model playing the master: prompt, tools, full history; its reply is the action.
 
     Arguments:
-        backend: an object with ``chat(messages, tools) -> assistant message`` (see
-            :class:`HFChatBackend`, :class:`OpenAIChatBackend`).
+        backend: an object with ``chat(messages, tools, temperature=None, seed=None) -> assistant
+            message`` (see :class:`HFChatBackend`, :class:`OpenAIChatBackend`).
         name: label for results.
         action_space: the env's action space (tool schema bounds); default limits otherwise.
+        compact: the short system prompt of small models, terse tool results.
+        max_evidence: evidence records kept per tool result in compact mode.
+        resample: how many times a reply the env's parser rejects, or one repeating the previous
+            action, is drawn again before it is sent anyway (0: never).
+        resample_temperature: the sampling temperature of those draws.
+        seed: the agent's seed (``reset(..., seed=)`` replaces it per episode); draw ``k`` of
+            turn ``t`` samples with ``seed * 1000 + 10 * t + k``, so episodes replay.
     """
 
     def __init__(self, backend: Any, name: str = "llm", action_space: Any | None = None,
-                 compact: bool = False, max_evidence: int = 4):
+                 compact: bool = False, max_evidence: int = 4, resample: int = 0,
+                 resample_temperature: float = 0.7, seed: int = 0):
         from cvr_gym.core.spaces import ToolCallSpace
         from cvr_gym.core.tools import tool_schemas
 
@@ -153,9 +202,14 @@ class LLMAgent:
         self.space = action_space if action_space is not None else ToolCallSpace()
         self.compact = bool(compact)
         self.max_evidence = int(max_evidence)
+        self.resample = max(0, int(resample))
+        self.resample_temperature = float(resample_temperature)
+        self.seed = int(seed)
         self.tools = [] if self.compact else tool_schemas(self.space)
         self.messages: list[dict[str, Any]] = []
         self.replies: list[dict[str, Any]] = []
+        self.stats: dict[str, int] = {}
+        self._last_calls: list[dict[str, Any]] | None = None  # the calls of the last action sent
 
     def reset(self, obs: str, info: dict[str, Any], *, seed: int | None = None) -> None:
         from cvr_gym.core.tools import compact_system_prompt, system_prompt
@@ -167,11 +221,54 @@ class LLMAgent:
             prompt = system_prompt(self.space, max_steps=limits.max_steps, frame_budget=limits.frame_budget)
         self.messages = [{"role": "system", "content": prompt}, {"role": "user", "content": obs}]
         self.replies = []
-        if seed is not None and hasattr(self.backend, "seed"):
-            self.backend.seed = int(seed)
+        self.stats = {"turns": 0, "first_invalid": 0, "first_repeat": 0, "resamples": 0,
+                      "sent_invalid": 0, "sent_repeat": 0}
+        self._last_calls = None
+        if seed is not None:
+            self.seed = int(seed)
+            if hasattr(self.backend, "seed"):
+                self.backend.seed = int(seed)
 
     def act(self, obs: str, info: dict[str, Any]) -> Any:
-        return self.receive(self.backend.chat(self.prepare(obs, info), self.tools))
+        messages = self.prepare(obs, info)
+        reply = self.backend.chat(messages, self.tools)
+        if not self.stats:  # act without reset (old callers): count from here
+            self.stats = {"turns": 0, "first_invalid": 0, "first_repeat": 0, "resamples": 0,
+                          "sent_invalid": 0, "sent_repeat": 0}
+        turn = self.stats["turns"]
+        self.stats["turns"] += 1
+        problem = self.check(reply)
+        if problem is not None:
+            self.stats[f"first_{problem}"] += 1
+        for k in range(1, self.resample + 1):
+            if problem is None:
+                break
+            self.stats["resamples"] += 1
+            reply = self.backend.chat(messages, self.tools, temperature=self.resample_temperature,
+                                      seed=self.seed * 1000 + 10 * turn + k)
+            problem = self.check(reply)
+        if problem is not None:
+            self.stats[f"sent_{problem}"] += 1
+        return self.receive(reply)
+
+    def check(self, reply: dict[str, Any]) -> str | None:
+        """``"invalid"`` when the env's parser rejects ``reply``, ``"repeat"`` when it holds
+        exactly the calls of the previous action (the env already answered them, or rejected
+        them), else None."""
+        from cvr_gym.core.parsing import ActionParseError, parse_action
+
+        try:
+            calls = [c.to_dict() for c in parse_action(_action_of(reply))]
+        except ActionParseError:
+            return "invalid"
+        return "repeat" if calls == self._last_calls else None
+
+    def episode_stats(self) -> dict[str, int]:
+        """What the model did this episode: ``turns``; first draws the parser rejected
+        (``first_invalid``) or that repeated the previous action (``first_repeat``); extra draws
+        (``resamples``); replies sent although rejected or repeated (``sent_invalid``,
+        ``sent_repeat``)."""
+        return dict(self.stats)
 
     def prepare(self, obs: str, info: dict[str, Any]) -> list[dict[str, Any]]:
         """Add the env's answer to the last reply to the chat; returns the chat to reply to.
@@ -188,11 +285,24 @@ class LLMAgent:
 
     def receive(self, reply: dict[str, Any]) -> Any:
         """Record the model's reply; returns the action for ``env.step``."""
+        from cvr_gym.core.parsing import ActionParseError, parse_action
+
         self.replies.append(reply)
         self.messages.append(reply)
-        if reply.get("tool_calls"):
-            return reply["tool_calls"]  # OpenAI tool calls: the env parses them (JSON-string arguments too)
-        return reply.get("content") or ""
+        action = _action_of(reply)
+        try:
+            self._last_calls = [c.to_dict() for c in parse_action(action)]
+        except ActionParseError:
+            self._last_calls = None
+        return action
+
+
+def _action_of(reply: dict[str, Any]) -> Any:
+    """The action a reply stands for: its OpenAI tool calls (the env parses them, JSON-string
+    arguments too), else its text."""
+    if reply.get("tool_calls"):
+        return reply["tool_calls"]
+    return reply.get("content") or ""
 
 
 def _feedback(reply: dict[str, Any], obs: str, info: dict[str, Any], text_calls_as_tool: bool) -> list[dict[str, Any]]:
@@ -229,6 +339,8 @@ def make_agent(arg: str | None, seed: int = 0, action_space: Any | None = None) 
     temperature = options.get("temperature", 0.0)
     max_tokens = options.get("max_tokens", 512)
     if kind == "openai":
+        if options.get("guided", 0):
+            raise ValueError("guided=1 needs the hf backend (servers constrain replies with their own options)")
         base_url, sep, model = target.partition("#")
         if not sep or not model:
             raise ValueError("llm:openai needs BASE_URL#MODEL, e.g. llm:openai:http://127.0.0.1:8000/v1#my-model")
@@ -243,8 +355,19 @@ def make_agent(arg: str | None, seed: int = 0, action_space: Any | None = None) 
         meta = backend.meta
         options.setdefault("compact", int(meta.get("prompt_style") == "compact"))
         options.setdefault("max_evidence", int(meta.get("max_evidence", 4)))
+        for key, value in (meta.get("agent") or {}).items():  # the model's own decoding defaults
+            if key in _MODEL_DEFAULTS:
+                options.setdefault(key, _OPTIONS[key](value))
+        backend.temperature = options.get("temperature", temperature)
+        backend.max_tokens = options.get("max_tokens", max_tokens)
+        if options.get("guided", 0):
+            from cvr_gym.core.spaces import ToolCallSpace
+
+            backend.guide(action_space if action_space is not None else ToolCallSpace(),
+                          focus_chars=options.get("focus_chars", 0), max_calls=options.get("max_calls", 1))
     return LLMAgent(backend, name=name, action_space=action_space, compact=bool(options.get("compact", 0)),
-                    max_evidence=options.get("max_evidence", 4))
+                    max_evidence=options.get("max_evidence", 4), resample=options.get("resample", 0),
+                    resample_temperature=options.get("resample_temperature", 0.7), seed=seed)
 
 
 def transcript(agent: LLMAgent) -> str:

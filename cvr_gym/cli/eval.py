@@ -111,6 +111,10 @@ def run(args: argparse.Namespace) -> int:
         title = (f"{team.label(config.agent) if team else config.agent} on {config.env_id}, suite {config.suite}, split {config.split or 'all'}, "
                  f"{len(records)} episodes, seed {config.seed}")
         console().print(summary_table(summary, title))
+        stats = summary.get("ALL", {}).get("agent_stats")
+        if stats:
+            print("agent stats (summed): " + ", ".join(
+                f"{k} {v:.3f}" if k.endswith("rate") else f"{k} {v:g}" for k, v in stats.items()))
         if team:
             summed = sum(float(r["costs"].get("latency_sum_s", 0.0)) for r in records) / max(1, len(records))
             print(f"team of {team.num_agents} ({team.topology}): steps = rounds (team steps in parallel); "

@@ -28,7 +28,9 @@ class Agent(Protocol):
     accepted); ``act(obs, info)`` returns the next action (a
     :class:`~cvr_gym.core.actions.ToolCall`, a list of them, a dict or text: anything the env's
     ``step`` accepts) given the latest observation and info; ``name`` labels results. The episode's
-    limits are in the reset info: ``Limits.from_info(info)``.
+    limits are in the reset info: ``Limits.from_info(info)``. An agent may also have
+    ``episode_stats() -> dict`` (counters of its own, e.g. an LLM's resampled replies): the
+    evaluation runner stores it in the episode record as ``agent_stats``.
     """
 
     name: str

@@ -123,6 +123,9 @@ def _start(config: EvalConfig, agent: Any, ep: EpisodeSpec, obs: Any, info: dict
 def _result(run: EpisodeRun, rec: EpisodeRecorder) -> EpisodeResult:
     rec.error = run.error
     record = rec.finish(run.info, reason="agent_error" if run.error else None)
+    stats = getattr(run.agent, "episode_stats", None)  # optional: the agent's own counters
+    if callable(stats):
+        record["agent_stats"] = stats()
     return EpisodeResult(record, rec.transcript)
 
 

@@ -34,6 +34,21 @@ def valid_rate(records: Sequence[dict[str, Any]]) -> float:
     return 1.0 - errors / actions if actions else 1.0
 
 
+def agent_stats(records: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """The records' ``agent_stats`` counters summed (empty when no agent kept any), plus
+    ``first_valid_rate``: the share of turns whose first draw the env's parser accepted, when the
+    agent counted ``turns`` and ``first_invalid`` (LLM agents; ``valid_rate`` is what the env saw)."""
+    sums: dict[str, float] = defaultdict(float)
+    for r in records:
+        for key, value in (r.get("agent_stats") or {}).items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                sums[key] += value
+    out = dict(sums)
+    if out.get("turns") and "first_invalid" in out:
+        out["first_valid_rate"] = 1.0 - out["first_invalid"] / out["turns"]
+    return out
+
+
 def _row(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     n = len(records)
     costs = [r.get("costs") or {} for r in records]
@@ -42,6 +57,9 @@ def _row(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         row[key] = sum(float(c.get(key, 0) or 0) for c in costs) / n
     row["answered"] = sum(1 for r in records if r.get("termination_reason") == "answer") / n
     row["valid_rate"] = valid_rate(records)
+    stats = agent_stats(records)
+    if stats:
+        row["agent_stats"] = stats
     return row
 
 
