@@ -3,16 +3,20 @@ GRPO run over them improves, and a checkpoint plays the same through the checkpo
 
 from __future__ import annotations
 
+import math
+
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 
 import cvr_gym  # noqa: F401
+from cvr_gym.core.view import TaskView
 from cvr_gym.train.config import GRPOConfig
 from cvr_gym.train.grpo import GRPOTrainer
-from cvr_gym.wrappers.search import (SearchCatalogue, SearchEncoder, catalogue_from_config, encoder_from_config,
-                                     memory_of, named_windows, wrap_search_env)
+from cvr_gym.wrappers.episode import EpisodeState
+from cvr_gym.wrappers.search import (SearchCatalogue, SearchEncoder, SearchMemory, catalogue_from_config,
+                                     encoder_from_config, memory_of, named_windows, wrap_search_env)
 
 
 def _env(mini_suite_path, **kw):
@@ -242,3 +246,25 @@ def test_train_recipe_writes_best_checkpoint_and_curve(tmp_path):
 
     agent = CheckpointAgent(out / "checkpoints" / "best.pt")
     assert isinstance(agent.catalogue, SearchCatalogue) and agent.catalogue.look_before_answer
+
+
+def test_evidence_in_a_named_window_is_looked_for_in_the_other_videos():
+    # The question points at a step by time, not by what it is: what was seen there ("flour",
+    # "sauce", "whisk") scores the records of the other videos; the named video keeps the question's words.
+    question = "In video 1, between 10 and 14 s, the cook does one step. In video 2, when does the cook do a step with the same purpose?"
+    state = EpisodeState(view=TaskView(question, durations=(60.0, 60.0)))
+    state.all_evidence = [
+        {"video": 1, "start": 12.0, "end": 12.0, "kind": "visual", "content": "the cook whisks flour into the sauce"},
+        {"video": 2, "start": 30.0, "end": 30.0, "kind": "visual", "content": "the cook stirs cornstarch into the sauce"},
+        {"video": 2, "start": 50.0, "end": 50.0, "kind": "visual", "content": "the cook slices onions"},
+        {"video": 1, "start": 40.0, "end": 40.0, "kind": "visual", "content": "the cook stirs cornstarch into the sauce"},
+    ]
+    mem = SearchMemory(state).update()
+    assert mem.feedback_words() == {"whisk", "flour", "sauce"}
+    # IDF over the 3 distinct contents: "cook" is in all 3, "sauce" in 2
+    cook, sauce = math.log(4 / 3.5), math.log(4 / 2.5)
+    assert mem.scores() == pytest.approx([cook, cook + sauce, cook, cook])
+    named, found = mem.candidates()
+    assert (named.video, named.start, named.end) == (0, 10.0, 14.0)
+    assert (found.video, found.start, found.end) == (1, 0.0, 60.0)  # nothing sampled yet: the whole video
+    assert found.score == pytest.approx(cook + sauce)

@@ -169,10 +169,22 @@ class SearchMemory:
         return self
 
     # -- scoring ---------------------------------------------------------------------------------
-    def _idf(self) -> dict[str, float]:
+    def _idf(self, query: frozenset[str]) -> dict[str, float]:
         docs = {r[4] for r in self.records}  # distinct contents: repeated sightings count once
-        df = Counter(w for words in docs for w in words & self.query)
-        return {w: math.log((len(docs) + 1) / (df[w] + 0.5)) for w in self.query}
+        df = Counter(w for words in docs for w in words & query)
+        return {w: math.log((len(docs) + 1) / (df[w] + 0.5)) for w in query}
+
+    def in_named_window(self, video: int, start: float, end: float) -> bool:
+        return any(v == video and start <= b and end >= a for v, a, b in self.named)
+
+    def feedback_words(self) -> frozenset[str]:
+        """Words of what was seen or heard inside the windows the question names ("in video 1,
+        between 49.9 and 52.6 s, ..."): such a question points at evidence by time instead of
+        saying what it is, so what was found there is what to look for in the other videos."""
+        if not self.named:
+            return frozenset()
+        words = [r[4] for r in self.records if self.in_named_window(r[0], r[1], r[2])]
+        return frozenset().union(*words) - self.query - _GENERIC if words else frozenset()
 
     def scores(self) -> np.ndarray:
         """Per evidence record, the IDF-weighted count of question/option words it contains."""
@@ -189,8 +201,12 @@ class SearchMemory:
         if self._scored is not None:
             return self._scored
         if self.records and self.query:
-            idf = self._idf()
-            scores = np.array([math.fsum(idf[w] for w in r[4] & self.query) for r in self.records])  # fsum: exact in any set order
+            # records in the videos the named windows are not in are also scored on what was found inside them
+            expanded = self.query | self.feedback_words()
+            named_videos = {v for v, _, _ in self.named}
+            idf = self._idf(expanded)
+            scores = np.array([math.fsum(idf[w] for w in r[4] & (self.query if r[0] in named_videos else expanded))
+                               for r in self.records])  # fsum: exact in any set order
         else:
             scores = np.zeros(len(self.records))
         best = float(scores.max()) if len(scores) else 0.0
