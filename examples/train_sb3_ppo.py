@@ -10,7 +10,7 @@ agent ``random`` from ``baselines``, which calls random tools and answers at ran
 random policy over the same catalogue, which also uses the reader).
 
     python examples/train_sb3_ppo.py --timesteps 20000
-    python examples/train_sb3_ppo.py --wrappers search --cost 0.4 --timesteps 30000
+    python examples/train_sb3_ppo.py --wrappers search --cost 0.95 --timesteps 40000
 
 ``--wrappers search`` uses the search wrappers of :mod:`cvr_gym.wrappers.search` instead (skim,
 listen, zoom relative to question-matching evidence, rescans, absolute windows; coverage and

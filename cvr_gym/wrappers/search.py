@@ -10,8 +10,8 @@ policy can learn how many frames to spend but never where to zoom. This module a
   cook" hardly); where the question names a window ("in video 1, between 49.9 and 52.6 s"), the
   words of what was found there are looked for in the other videos too. Matching records mark
   *candidate windows*: for something seen, the stretch between the nearest sampled frames where
-  it was not seen (the scene lies inside it); for something heard, its exact times. Candidates whose frames are already at most
-  ``dense_spacing`` seconds apart are *resolved*.
+  it was not seen (the scene lies inside it); for something heard, its exact times. Candidates
+  whose frames are already at most ``dense_spacing`` seconds apart are *resolved*.
 - :class:`SearchEncoder`: a ``Dict`` of ``Box`` observation built from it (coverage and match
   heat per video and window at several scales, the best candidate windows, per-option match,
   answer type, budget).
