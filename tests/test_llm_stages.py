@@ -160,6 +160,47 @@ def test_sft_kto_grpo_chain_on_a_tiny_model(tmp_path, results_file, mini_suite_p
     model, tokenizer = load_model(str(run / "grpo"), device="cpu")
     assert not hasattr(model, "peft_config")  # merged: a plain model
     assert "{% generation %}" not in tokenizer.chat_template  # the inference template was saved
+    from transformers import AutoTokenizer
+
+    saved = AutoTokenizer.from_pretrained(run / "grpo").chat_template
+    assert "set tools = none" not in saved and "<tools>" in saved  # the compact rollouts' template was not
+
+
+@pytest.mark.parametrize("prompt_style", ["compact", "full"])
+def test_grpo_prompts_render_like_the_sft_transcripts(tmp_path, results_file, mini_suite_path, prompt_style):
+    """TRL hands the env's tools to the chat template in GRPO rollouts. Compact prompts must still
+    render as the compact SFT transcripts (no tool schemas: a model trained on those copies the
+    schemas instead of calling a tool), and the model's tool calls must still parse."""
+    pytest.importorskip("torch")
+    pytest.importorskip("trl")
+    from tiny_models import tiny_qwen2
+
+    from cvr_gym.train.llm import LLMTrainConfig
+    from cvr_gym.train.llm.env_adapter import CVRToolEnv
+    from cvr_gym.train.llm.stages import build_trainer
+
+    config = LLMTrainConfig(model=str(tiny_qwen2(tmp_path / "tiny")), suite=str(mini_suite_path), split=None,
+                            max_tasks=1, prompt_style=prompt_style, group_size=2, max_turns=1,
+                            max_completion_length=16, device="cpu", out=str(tmp_path / "run"))
+    trainer = build_trainer(config)
+    tokenizer = trainer.processing_class
+    env = CVRToolEnv(env=trainer.cvr_env_factory().env)
+    tools = [env.observe, env.listen, env.answer]
+    prompt = trainer.train_dataset[0]["prompt"]
+    with_tools = tokenizer.apply_chat_template(prompt, tools=tools, add_generation_prompt=True, tokenize=False)
+    if prompt_style == "full":
+        assert "<tools>" in with_tools and '"name": "observe"' in with_tools
+        return
+    assert with_tools == tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False)
+    assert "<tools>" not in with_tools and compact_system_prompt(12, 256) in with_tools
+    sft = next(export_records(_records(results_file), min_score=0, prompt_style="compact"))["messages"]
+    assert any(m["role"] == "tool" for m in sft)
+    assert (tokenizer.apply_chat_template(sft, tools=tools, tokenize=False)
+            == tokenizer.apply_chat_template(sft, tokenize=False))
+    prefix = tokenizer.apply_chat_template(prompt, tools=tools, add_generation_prompt=True, return_dict=False)
+    reply = tokenizer('<tool_call>\n{"name": "answer", "arguments": {"answer": "B"}}\n</tool_call><|im_end|>')
+    parsed = tokenizer.parse_response(reply["input_ids"], prefix=prefix)
+    assert parsed["tool_calls"][0]["function"] == {"name": "answer", "arguments": {"answer": "B"}}
 
 
 def test_the_committed_adapter_is_found_by_name():

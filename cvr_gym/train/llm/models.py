@@ -5,6 +5,8 @@
 - :func:`ensure_tool_chat_template`: Qwen2.5's ChatML tool template for models whose own
   template cannot render tools (SmolLM2's among them); TRL recognises it and parses its
   ``<tool_call>`` blocks.
+- :func:`hide_tool_schemas`: the same template without the tool schemas in the system turn, for
+  compact prompts (which describe the tools themselves) in TRL's GRPO rollouts.
 - :func:`load_model`: ``(model, tokenizer)`` for a model id or path, ``smollm2``, a named
   adapter (``smollm2-sft``) or a stage output. A LoRA stage output holds an adapter plus
   ``cvr_llm.json`` naming its base (another stage's output, or a model); loading merges the
@@ -27,7 +29,7 @@ STAGE_META = "cvr_llm.json"  # written beside each stage's weights: base, prompt
 NAMED_ADAPTERS = {"smollm2-sft": "examples/llm/smollm2-sft"}
 
 __all__ = ["SMOLLM2_ALIASES", "NAMED_ADAPTERS", "STAGE_META", "cache_dir", "smollm2_gguf", "smollm2_path",
-           "resolve_model_path", "ensure_tool_chat_template", "fill_special_tokens", "load_model",
+           "resolve_model_path", "ensure_tool_chat_template", "hide_tool_schemas", "fill_special_tokens", "load_model",
            "read_stage_meta", "resolve_device", "torch_dtype"]
 
 
@@ -140,6 +142,29 @@ def ensure_tool_chat_template(tokenizer: Any) -> bool:
         return False
     tokenizer.chat_template = qwen2_5_chat_template
     return True
+
+
+# Jinja: rebinding ``tools`` makes every ``{% if tools %}`` branch of the template below it false.
+_NO_TOOL_SCHEMAS = "{%- set tools = none %}\n"
+
+
+def hide_tool_schemas(tokenizer: Any) -> str:
+    """Make ``tokenizer``'s template render no tool schemas; returns the template it had.
+
+    TRL's GRPO rollouts always pass the env's tools to the chat template, which writes their JSON
+    schemas into the system turn (about 600 tokens). Compact prompts describe the tools in the
+    system prompt instead, and the SFT transcripts and the ``llm:`` agent render them without
+    schemas: a model trained on those, shown the schemas, copies them instead of calling a tool.
+    Tool calls and tool results render as before, and the response parser TRL picks by the
+    template's text is set first (TRL keeps a parser that is already set)."""
+    original = tokenizer.chat_template
+    if getattr(tokenizer, "response_template", None) is None and getattr(tokenizer, "response_schema", None) is None:
+        from trl.chat_template_utils import add_response_schema
+
+        add_response_schema(tokenizer)
+    if not original.startswith(_NO_TOOL_SCHEMAS):
+        tokenizer.chat_template = _NO_TOOL_SCHEMAS + original
+    return original
 
 
 def fill_special_tokens(tokenizer: Any, model: Any = None) -> None:

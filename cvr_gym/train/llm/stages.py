@@ -10,7 +10,8 @@ on the merged model before it, so KTO's reference model is the SFT model, as in 
 - SFT: TRL's ``SFTTrainer`` on chat transcripts, loss on the assistant turns only.
 - KTO: TRL's ``KTOTrainer`` on labelled turns (``prompt``/``completion``/``label``).
 - GRPO: TRL's ``GRPOTrainer`` with the env as ``environment_factory``
-  (:mod:`cvr_gym.train.llm.env_adapter`); the env's rubric is the reward.
+  (:mod:`cvr_gym.train.llm.env_adapter`); the env's rubric is the reward. Compact prompts render
+  without tool schemas, as in the SFT data (:func:`~cvr_gym.train.llm.models.hide_tool_schemas`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from typing import Any
 from cvr_gym.train.llm.config import LLMTrainConfig
 from cvr_gym.train.llm.datasets import build_dataset, load_jsonl_dataset
 from cvr_gym.train.llm.env_adapter import EnvironmentFactory, finish_with_text
-from cvr_gym.train.llm.models import (STAGE_META, ensure_tool_chat_template, fill_special_tokens, load_model,
-                                      resolve_device)
+from cvr_gym.train.llm.models import (STAGE_META, ensure_tool_chat_template, fill_special_tokens, hide_tool_schemas,
+                                      load_model, resolve_device)
 
 __all__ = ["build_trainer", "train", "train_stages"]
 
@@ -98,6 +99,7 @@ def _grpo_trainer(config, model, tokenizer, callbacks):
     compact = config.prompt_style == "compact"
     dataset = build_dataset(config.env_id, env_kwargs, max_tasks=config.max_tasks, prompt_style=config.prompt_style)
     factory = EnvironmentFactory(config.env_id, env_kwargs, max_evidence=config.max_evidence if compact else None)
+    original = hide_tool_schemas(tokenizer) if compact else None  # prompts as in the SFT data and the llm: agent
     args = GRPOConfig(
         num_generations=config.group_size,
         per_device_train_batch_size=config.group_size * config.prompts_per_step,
@@ -111,6 +113,8 @@ def _grpo_trainer(config, model, tokenizer, callbacks):
                           processing_class=tokenizer, environment_factory=factory,
                           peft_config=_peft_config(config), callbacks=callbacks)
     trainer.cvr_env_factory = factory  # for the summary's env step counts
+    if original is not None:
+        trainer.cvr_chat_template = original  # saved with the model
     return trainer
 
 
