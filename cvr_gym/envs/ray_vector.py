@@ -40,9 +40,25 @@ def init_ray(address: str | None = None, num_cpus: int | None = None, **kwargs: 
     if ray.is_initialized():
         return
     if address in (None, "", LOCAL):
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, **kwargs)
+        # Ray starts workers with OMP_NUM_THREADS=1; perception models (Whisper's oneDNN GEMMs)
+        # give slightly different numbers at other thread counts. On one machine the workers use
+        # this process's setting (unset: OpenMP's default, every core), so a Ray run equals a
+        # local one; set OMP_NUM_THREADS to bound the threads of both.
+        runtime_env = dict(kwargs.pop("runtime_env", None) or {})
+        env_vars = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(_cores())),
+                    **runtime_env.get("env_vars", {})}
+        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                 runtime_env={**runtime_env, "env_vars": env_vars}, **kwargs)
     else:
         ray.init(address=address, **kwargs)
+
+
+def _cores() -> int:
+    """The cores this process may run on (OpenMP's default thread count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 class EnvActor:
