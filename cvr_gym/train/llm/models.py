@@ -162,8 +162,7 @@ def hide_tool_schemas(tokenizer: Any) -> str:
         from trl.chat_template_utils import add_response_schema
 
         add_response_schema(tokenizer)
-    if not original.startswith(_NO_TOOL_SCHEMAS):
-        tokenizer.chat_template = _NO_TOOL_SCHEMAS + original
+    tokenizer.chat_template = _NO_TOOL_SCHEMAS + original
     return original
 
 

@@ -113,8 +113,7 @@ def _grpo_trainer(config, model, tokenizer, callbacks):
                           processing_class=tokenizer, environment_factory=factory,
                           peft_config=_peft_config(config), callbacks=callbacks)
     trainer.cvr_env_factory = factory  # for the summary's env step counts
-    if original is not None:
-        trainer.cvr_chat_template = original  # saved with the model
+    trainer.cvr_chat_template = original  # saved with the model (None: the template was not changed)
     return trainer
 
 
